@@ -1,0 +1,34 @@
+# Two commands do all the set-up from a fresh clone: `make demo` and `make test` (see README.md).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test check bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "wirepub needs Python 3.11 or newer; set PYTHON=python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+## demo: publish the example stories (examples/stories) into ./public on the built-in defaults
+demo: $(STAMP)
+	$(BIN)/wirepub push --source examples/stories
+
+## test: the whole test suite, then the linters
+test: $(STAMP)
+	$(BIN)/python -m pytest
+	$(MAKE) --no-print-directory check
+
+check: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+
+## bench: render and validate the corpus in every format, against feedgen (needs ../shared/corpus)
+bench: $(STAMP)
+	$(BIN)/python bench/render_bench.py
+
+clean:
+	rm -rf $(VENV) public .wirepub

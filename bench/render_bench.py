@@ -1,0 +1,135 @@
+"""Render and validate the Wikinews corpus (../shared/corpus) in every format, on one core.
+
+Reports stories per second per format (render + validation against our profile, plus the official schema
+where one exists), and our RSS time against feedgen building the same feeds WITHOUT validation.
+
+    .venv/bin/python bench/render_bench.py [--rounds 5] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from feedgen.feed import FeedGenerator
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+
+from corpus_mapping import corpus_stories  # noqa: E402
+
+from wirepub.config import build_config  # noqa: E402
+from wirepub.formats import RenderContext, get_format  # noqa: E402
+from wirepub.formats._common import item_url, plain_summary  # noqa: E402
+from wirepub.validate import Validator  # noqa: E402
+
+SHARED = HERE.parent.parent / "shared"
+FEED_SIZE = 50
+
+
+def best_of(rounds: int, fn) -> float:  # type: ignore[no-untyped-def]
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    corpus_file = SHARED / "corpus" / "wikinews.jsonl"
+    if not corpus_file.exists():
+        sys.exit(f"{corpus_file} is absent: the benchmark needs the shared corpus")
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core, as the issue asks
+
+    stories = [s for _, s in corpus_stories(corpus_file)]
+    config = build_config({}, base_dir=HERE, path=None)
+    ctx = RenderContext(config.provider, config.channel, feed_path="feeds/rss.xml")
+    official = {"newsml-g2": SHARED / "standards/newsml-g2/NewsML-G2_2.35-spec-All-Power.xsd"}
+    jsonfeed_schemas = sorted((SHARED / "standards/jsonfeed").glob("*.json"))
+    if jsonfeed_schemas:
+        official["jsonfeed"] = jsonfeed_schemas[0]
+    ours_only, with_official = Validator(), Validator({k: v for k, v in official.items() if v.exists()})
+    chunks = [stories[i:i + FEED_SIZE] for i in range(0, len(stories), FEED_SIZE)]
+    results: dict[str, float] = {}
+
+    newsml = get_format("newsml-g2")
+    for label, validator in (("newsml-g2 (profile)", ours_only), ("newsml-g2 (profile + IPTC XSD)", with_official)):
+        def run_items(v: Validator = validator) -> None:
+            for s in stories:
+                v.check(newsml.render(s, ctx), format_name="newsml-g2", profile=newsml.schema, story=s.id)
+        run_items()  # warm: schemas compiled, templates loaded
+        results[label] = len(stories) / best_of(args.rounds, run_items)
+
+    def render_only() -> None:
+        for s in stories:
+            newsml.render(s, ctx)
+    results["newsml-g2 (render only)"] = len(stories) / best_of(args.rounds, render_only)
+
+    for name in ("rss", "jsonfeed"):
+        fmt = get_format(name)
+
+        def run_feeds(f=fmt, v=with_official) -> None:  # type: ignore[no-untyped-def]
+            for chunk in chunks:
+                v.check(f.render(chunk, ctx), format_name=f.name, profile=f.schema, story="bench")
+        run_feeds()
+        results[f"{name} (feeds of {FEED_SIZE}, validated)"] = len(stories) / best_of(args.rounds, run_feeds)
+
+    rss = get_format("rss")
+
+    def ours_rss() -> None:
+        for chunk in chunks:
+            with_official.check(rss.render(chunk, ctx), format_name="rss", profile=rss.schema, story="bench")
+
+    def feedgen_rss() -> None:
+        for chunk in chunks:
+            fg = FeedGenerator()
+            fg.load_extension("dc")
+            fg.title(ctx.channel.title)
+            fg.link(href=ctx.channel.link)
+            fg.description(ctx.channel.description)
+            fg.language(ctx.channel.language)
+            fg.link(href=ctx.channel.public_url + ctx.feed_path, rel="self")
+            for s in reversed(chunk):  # feedgen prepends entries
+                fe = fg.add_entry()
+                fe.guid(ctx.provider.guid(s.id), permalink=False)
+                fe.title(s.headline)
+                link = item_url(s, ctx.channel.item_url)
+                if link:
+                    fe.link(href=link)
+                fe.description(plain_summary(s))
+                fe.content(s.body_xhtml, type="CDATA")
+                fe.pubDate(s.version_created)
+                for sub in s.subjects:
+                    fe.category(term=sub.name)
+            fg.rss_str(pretty=False)
+
+    ours_rss()
+    feedgen_rss()
+    t_ours = best_of(args.rounds, ours_rss)
+    t_feedgen = best_of(args.rounds, feedgen_rss)
+    results["rss ours, validated (stories/s)"] = len(stories) / t_ours
+    results["rss feedgen, not validated (stories/s)"] = len(stories) / t_feedgen
+    ratio = t_ours / t_feedgen
+
+    if args.json:
+        print(json.dumps({"stories": len(stories), "per_second": results, "rss_time_vs_feedgen": ratio}, indent=2))
+        return
+    print(f"{len(stories)} corpus stories, median of {args.rounds} rounds, one core")
+    for label, rate in results.items():
+        print(f"  {label:45s} {rate:10,.0f} stories/s")
+    print(f"  our RSS (validated) takes {ratio:.2f}x feedgen's time (unvalidated); below 1.0 is faster")
+
+
+if __name__ == "__main__":
+    main()

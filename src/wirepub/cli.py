@@ -1,0 +1,203 @@
+"""The wirepub command: parse options, call the publisher, print. No business logic here.
+
+Exit status: 0 all went well; 1 something was rejected or failed (the summary says what);
+2 wirepub could not start (bad configuration, bad usage).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from wirepub import __version__
+from wirepub.config import Config, find_config, load_config
+from wirepub.errors import WirepubError
+
+EXIT_FAILED = 1
+EXIT_UNUSABLE = 2
+
+
+class _Context:
+    def __init__(self, config_path: str | None, verbose: int) -> None:
+        self.config_path = config_path
+        self.verbose = verbose
+        self._config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(find_config(self.config_path))
+        return self._config
+
+
+def _fail(message: str, code: int = EXIT_UNUSABLE) -> None:
+    click.secho(f"wirepub: {message}", fg="red", err=True)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "-c", "config_path", envvar="WIREPUB_CONFIG", metavar="FILE",
+              help="wirepub.toml to use (default: $WIREPUB_CONFIG, else ./wirepub.toml, else built-in defaults: "
+                   "stories from ./stories, store in ./.wirepub, everything into ./public).")
+@click.option("-v", "--verbose", count=True, help="Log what happens (-vv for more).")
+@click.version_option(__version__, prog_name="wirepub")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None, verbose: int) -> None:
+    """wirepub publishes approved stories to partners as NewsML-G2, RSS 2.0 and JSON Feed 1.1.
+
+    \b
+    Typical use:
+      wirepub init                 write a starter wirepub.toml and a stories/ folder
+      wirepub push                 publish what is in the stories folder, now
+      wirepub render FILE -f rss   show the document a story becomes
+      wirepub validate FILE...     check documents against their schemas
+    """
+    logging.basicConfig(
+        level=logging.WARNING - 10 * min(verbose, 2), stream=sys.stderr,
+        format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
+    )
+    ctx.obj = _Context(config_path, verbose)
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
+def init(directory: Path) -> None:
+    """Write a starter wirepub.toml and a stories/ folder with one example story into DIRECTORY."""
+    from wirepub.starter import write_starter
+
+    try:
+        written = write_starter(directory)
+    except WirepubError as exc:
+        _fail(str(exc))
+    for path in written:
+        click.echo(f"wrote {path}")
+    click.echo(f"next: put stories into {directory / 'stories'} and run `wirepub push`")
+
+
+@main.command()
+@click.option("--source", "source_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Take stories from this folder instead of the configured one.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON, for scripts.")
+@click.pass_obj
+def push(obj: _Context, source_dir: Path | None, as_json: bool) -> None:
+    """Publish now: collect approved stories, render every format, validate, deliver.
+
+    Stories under embargo are held and go out on the first push after their time. Files that cannot be
+    published are moved to the rejected folder with a .error.txt that says why. Exit status 1 if anything
+    was rejected or failed.
+    """
+    import dataclasses
+
+    from wirepub.publisher import Publisher
+    from wirepub.store import Store
+
+    try:
+        config = obj.config
+        if source_dir is not None:
+            source = source_dir.resolve()
+            config = dataclasses.replace(config, source_path=source, rejected_path=source / "rejected")
+        store = Store(config.store_url)
+        publisher = Publisher(config, store)
+        if sys.stderr.isatty() and not as_json:
+            def bar(items: Any) -> Any:
+                items = list(items)
+                with click.progressbar(items, label="publishing", file=sys.stderr) as shown:
+                    yield from shown
+            report = publisher.push(progress=bar)
+        else:
+            report = publisher.push()
+        store.close()
+    except WirepubError as exc:
+        _fail(str(exc))
+    for warning in report.warnings:
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
+    for rejection in report.rejected:
+        click.secho(f"rejected: {rejection.error}", fg="red", err=True)
+    for failure in report.failures:
+        click.secho(f"failed: {failure}", fg="red", err=True)
+    if as_json:
+        click.echo(json.dumps({
+            "new": [{"id": i, "version": v} for i, v in report.new],
+            "released": [{"id": i, "version": v} for i, v in report.released],
+            "held": [{"id": i, "version": v, "until": t.isoformat()} for i, v, t in report.held],
+            "unchanged": report.unchanged,
+            "rejected": [{"file": r.error.file, "field": r.error.field, "reason": r.error.reason}
+                         for r in report.rejected],
+            "failures": report.failures,
+            "documents_written": report.written,
+            "destinations": report.destinations,
+            "ok": report.ok,
+        }, indent=2))
+    else:
+        held = "".join(f"\n  held under embargo: {i} v{v} until {t.isoformat()}" for i, v, t in report.held)
+        click.echo(
+            f"{len(report.released)} released, {len(report.held)} held, {len(report.rejected)} rejected, "
+            f"{len(report.failures)} failed, {report.unchanged} unchanged; {report.written} documents written "
+            f"to {', '.join(report.destinations)}" + held
+        )
+    sys.exit(0 if report.ok else EXIT_FAILED)
+
+
+@main.command()
+@click.argument("story", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "-f", "format_name", required=True,
+              type=click.Choice(["newsml-g2", "rss", "jsonfeed"]), help="The format to render.")
+@click.option("--partner", help="Use this partner's template override.")
+@click.option("--no-validate", is_flag=True, help="Print the document even if it fails its schema.")
+@click.pass_obj
+def render(obj: _Context, story: Path, format_name: str, partner: str | None, no_validate: bool) -> None:
+    """Render one story file to stdout in one format (a feed format gives a feed of just this story)."""
+    from wirepub.publisher import Publisher
+    from wirepub.store import Store
+
+    try:
+        config = obj.config
+        data = Publisher(config, Store("sqlite://")).render_file(
+            story, format_name, partner=partner, validate=not no_validate)
+    except WirepubError as exc:
+        _fail(str(exc), EXIT_FAILED)
+    sys.stdout.buffer.write(data)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print results as JSON, for scripts.")
+@click.pass_obj
+def validate(obj: _Context, files: tuple[Path, ...], as_json: bool) -> None:
+    """Check documents (NewsML-G2, RSS, JSON Feed) or story files against their schemas.
+
+    The kind of each file is detected from its content. Exit status 1 if any file is invalid.
+    """
+    from wirepub.publisher import Publisher
+    from wirepub.store import Store
+
+    try:
+        publisher = Publisher(obj.config, Store("sqlite://"))
+    except WirepubError as exc:
+        _fail(str(exc))
+    results = []
+    for path in files:
+        try:
+            kind = publisher.validate_file(path)
+            results.append({"file": str(path), "format": kind, "valid": True, "error": None})
+        except WirepubError as exc:
+            results.append({"file": str(path), "format": getattr(exc, "format", None), "valid": False,
+                            "error": str(exc)})
+    if as_json:
+        click.echo(json.dumps(results, indent=2))
+    else:
+        for r in results:
+            if r["valid"]:
+                click.echo(f"{r['file']}: valid {r['format']}")
+            else:
+                click.secho(f"{r['file']}: INVALID: {r['error']}", fg="red")
+    sys.exit(0 if all(r["valid"] for r in results) else EXIT_FAILED)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

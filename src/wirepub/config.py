@@ -1,0 +1,157 @@
+"""wirepub.toml: loaded, checked against schemas/config.schema.json, turned into plain settings.
+
+Without a configuration file wirepub runs on embedded defaults: stories from ./stories, the store in
+./.wirepub/wirepub.db (SQLite), every format into the folder ./public.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import best_match
+
+from wirepub.errors import ConfigError
+from wirepub.resources import schema_path
+
+ALL_FORMATS = ("newsml-g2", "rss", "jsonfeed")
+CONFIG_ENV = "WIREPUB_CONFIG"
+DEFAULT_NAME = "wirepub.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    id: str = "wirepub.example"
+    name: str = "wirepub"
+    url: str = "https://wirepub.example/"
+    copyright_holder: str | None = None
+    copyright_notice: str | None = None
+    usage_terms: str | None = None
+
+    def guid(self, story_id: str) -> str:
+        return f"urn:newsml:{self.id}:{story_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    title: str = "wirepub wire"
+    description: str = "Latest stories"
+    link: str = "https://wirepub.example/"
+    language: str = "en"
+    max_items: int = 50
+    public_url: str = "https://wirepub.example/wire/"
+    item_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Partner:
+    name: str
+    destinations: tuple[str, ...]
+    formats: tuple[str, ...] = ALL_FORMATS
+    templates: dict[str, Path] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    base_dir: Path
+    source_path: Path
+    rejected_path: Path
+    default_language: str
+    store_url: str
+    provider: Provider
+    channel: Channel
+    partners: tuple[Partner, ...]
+    official_schemas: dict[str, Path]
+    path: Path | None = None  # the file it came from; None for the embedded defaults
+
+
+@lru_cache(maxsize=1)
+def _validator() -> jsonschema.protocols.Validator:
+    schema = json.loads(schema_path("config.schema.json").read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema)
+
+
+def find_config(explicit: str | os.PathLike[str] | None) -> Path | None:
+    """--config, else $WIREPUB_CONFIG, else ./wirepub.toml if there is one, else None (defaults)."""
+    named = explicit or os.environ.get(CONFIG_ENV)
+    if named:
+        path = Path(named)
+        if not path.is_file():
+            raise ConfigError("no such configuration file; run `wirepub init` to write one", path=str(path))
+        return path
+    local = Path(DEFAULT_NAME)
+    return local if local.is_file() else None
+
+
+def load_config(path: Path | None, *, base_dir: Path | None = None) -> Config:
+    if path is None:
+        return build_config({}, base_dir=(base_dir or Path.cwd()).resolve(), path=None)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}", path=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not valid UTF-8: {exc}", path=str(path)) from None
+    return build_config(raw, base_dir=path.resolve().parent, path=path)
+
+
+def build_config(raw: dict[str, Any], *, base_dir: Path, path: Path | None) -> Config:
+    error = best_match(_validator().iter_errors(raw))
+    if error is not None:
+        key = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+        raise ConfigError(error.message, key=key, path=str(path) if path else None)
+
+    def resolve(p: str) -> Path:
+        return (base_dir / os.path.expanduser(p)).resolve()
+
+    source = raw.get("source", {})
+    source_path = resolve(source.get("path", "stories"))
+    store_url = raw.get("store", {}).get("url", "sqlite:///.wirepub/wirepub.db")
+    if store_url.startswith("sqlite:///") and not store_url.startswith("sqlite:////"):
+        relative = store_url.removeprefix("sqlite:///")
+        if relative and relative != ":memory:":
+            store_url = f"sqlite:///{resolve(relative)}"
+    partners = tuple(
+        Partner(
+            name=p["name"],
+            destinations=tuple(p["destinations"]),
+            formats=tuple(p.get("formats", ALL_FORMATS)),
+            templates={fmt: resolve(t) for fmt, t in p.get("templates", {}).items()},
+        )
+        for p in raw.get("partners", [{"name": "local", "destinations": ["public"]}])
+    )
+    names = [p.name for p in partners]
+    for name in names:
+        if names.count(name) > 1:
+            raise ConfigError(f"partner name {name!r} is used twice", key="partners", path=str(path or ""))
+    for i, partner in enumerate(partners):
+        for fmt, tpl in partner.templates.items():
+            if not tpl.is_file():
+                raise ConfigError(f"template file {tpl} does not exist",
+                                  key=f"partners.{i}.templates.{fmt}", path=str(path) if path else None)
+    validation = raw.get("validation", {})
+    official = {fmt: resolve(validation[key]) for fmt, key in
+                (("newsml-g2", "newsml_g2_xsd"), ("jsonfeed", "jsonfeed_schema")) if key in validation}
+    for fmt, schema_file in official.items():
+        if not schema_file.is_file():
+            raise ConfigError(f"schema file {schema_file} does not exist",
+                              key=f"validation.{'newsml_g2_xsd' if fmt == 'newsml-g2' else 'jsonfeed_schema'}",
+                              path=str(path) if path else None)
+    return Config(
+        base_dir=base_dir,
+        source_path=source_path,
+        rejected_path=source_path / source.get("rejected", "rejected"),
+        default_language=source.get("language", "en"),
+        store_url=store_url,
+        provider=Provider(**raw.get("provider", {})),
+        channel=Channel(**raw.get("channel", {})),
+        partners=partners,
+        official_schemas=official,
+        path=path,
+    )

@@ -1,0 +1,61 @@
+"""NewsML-G2 2.35 newsItem: one document per story version, from templates/newsml-g2.xml.j2."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from markupsafe import Markup
+
+from wirepub import __version__
+from wirepub.formats import RenderContext
+from wirepub.formats._common import render_template, rfc3339, template
+from wirepub.story import Story
+
+
+class NewsMLG2:
+    name = "newsml-g2"
+    kind: Literal["item"] = "item"
+    media_type = "application/vnd.iptc.g2.newsitem+xml"
+    extension = "xml"
+    schema = "newsml-g2-profile.xsd"
+
+    def render(self, story: Story, ctx: RenderContext) -> bytes:
+        notes = [story.ednote] if story.ednote else []
+        signals = []
+        body = Markup(story.body_xhtml)  # sanitised and re-serialised as XML by wirepub.sanitize
+        if story.withdrawn:
+            kill = template("kill-notice.txt.j2").render(
+                headline=story.headline, story_id=story.id, note=story.withdrawal_note or "").strip()
+            notes.append(kill)
+            body = Markup("<p>{}</p>").format(kill)  # a killed story's text must not travel on
+        elif story.correction:
+            signals.append("sig:correction")
+            notes.append(template("correction.txt.j2").render(
+                version=story.version, story_id=story.id, note=story.correction).strip())
+        elif story.version > 1:
+            signals.append("sig:update")
+        dl = story.dateline
+        dateline = None
+        if dl:
+            dateline = dl.place.upper() + (f", {dl.country}" if dl.country else "")
+            if dl.date:
+                dateline += f", {dl.date.strftime('%b')} {dl.date.day}"
+        return render_template(
+            template("newsml-g2.xml.j2", ctx.template),
+            story=story,
+            provider=ctx.provider,
+            guid=ctx.provider.guid(story.id),
+            version_created=rfc3339(story.version_created),
+            first_created=rfc3339(story.first_created),
+            embargoed=rfc3339(story.embargo) if story.embargo else None,
+            pub_status="stat:canceled" if story.withdrawn else "stat:usable",
+            generator_version=__version__,
+            ednotes=notes,
+            signals=signals,
+            rights=bool(story.copyright_holder or story.copyright_notice or story.usage_terms),
+            creators=[a.name for a in story.authors] or ([story.byline] if story.byline else []),
+            genre_qcode=story.genre if story.genre and ":" in story.genre else None,
+            dateline=dateline,
+            summary=None if story.withdrawn else story.summary,
+            body=body,
+        )

@@ -1,0 +1,308 @@
+"""The flow, and nothing but the flow (DESIGN.md): a source yields stories; the store records each new
+version; versions whose embargo has passed are rendered for each partner and format, validated, and put at
+each destination; the store records each delivery; feeds are rebuilt after the items they reference.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from wirepub.clock import Clock, SystemClock
+from wirepub.config import Config, Partner
+from wirepub.errors import ConfigError, StoryError, WirepubError
+from wirepub.formats import FeedFormat, ItemFormat, RenderContext, get_format
+from wirepub.sources import Rejection
+from wirepub.sources.hotfolder import HotFolder
+from wirepub.store import Store, StoredVersion
+from wirepub.story import Story, story_from_document
+from wirepub.transports import Transport, open_transport
+from wirepub.validate import Validator, detect_format
+
+log = logging.getLogger("wirepub.publisher")
+
+ITEM_PATH = "items/{id}/v{version}.{ext}"
+FEED_PATH = "feeds/{format}.{ext}"
+
+
+@dataclass
+class PushReport:
+    new: list[tuple[str, int]] = field(default_factory=list)
+    unchanged: int = 0
+    released: list[tuple[str, int]] = field(default_factory=list)
+    held: list[tuple[str, int, datetime]] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    written: int = 0
+    destinations: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures and not self.rejected
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    partner: str
+    format: str
+    path: str
+    data: bytes
+    media_type: str
+    story_id: str | None = None
+    version: int | None = None
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+class Publisher:
+    def __init__(self, config: Config, store: Store, *, clock: Clock | None = None,
+                 source: HotFolder | None = None, validator: Validator | None = None) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock or SystemClock()
+        p = config.provider
+        self.source = source or HotFolder(
+            config.source_path, rejected=config.rejected_path, language=config.default_language,
+            copyright_holder=p.copyright_holder, copyright_notice=p.copyright_notice, usage_terms=p.usage_terms)
+        self.validator = validator or Validator(config.official_schemas)
+        self._transports: dict[str, Transport] = {}
+        self._stories: dict[tuple[str, int], Story] = {}
+
+    # --- the flow -------------------------------------------------------------------------------
+
+    def push(self, progress: Callable[[Iterable[StoredVersion]], Iterable[StoredVersion]] | None = None
+             ) -> PushReport:
+        """Collect, record, release what is due, rebuild the feeds. One bad story or destination never
+        stops the rest; everything that went wrong is in the report."""
+        report = PushReport(destinations=[d for p in self.config.partners for d in p.destinations])
+        self.intake(report)
+        now = self.clock.now()
+        due = self.store.due(now)
+        for version in (progress(due) if progress else due):
+            self.release(version, now, report)
+        for partner in self.config.partners:
+            self.rebuild_feeds(partner, report)
+        report.held = [(v.story_id, v.version, v.embargo) for v in self.store.held(now) if v.embargo]
+        return report
+
+    def intake(self, report: PushReport) -> None:
+        collected = self.source.collect()
+        for rejection in collected.rejected:
+            self._reject(rejection, report)
+        for story in self._settle_claims(collected.stories, report):
+            report.warnings.extend(story.warnings)
+            story = self._settle_version(story)
+            if story is None:
+                report.unchanged += 1
+                continue
+            seen = self.store.record_version(
+                story_id=story.id, version=story.version, status=story.status,
+                content_hash=story.content_hash, document=_stored_document(story), origin=story.origin,
+                version_created=story.version_created, embargo=story.embargo, now=self.clock.now())
+            if seen == "new":
+                self._stories[(story.id, story.version)] = story
+                report.new.append((story.id, story.version))
+                log.info("story recorded story=%s version=%d status=%s origin=%s",
+                         story.id, story.version, story.status, story.origin)
+            elif seen == "same":
+                report.unchanged += 1
+            else:
+                self._reject(Rejection(Path(story.origin), StoryError(
+                    f"version {story.version} of story {story.id} was already recorded with other content; "
+                    "a published version never changes: give this one the next version number",
+                    file=story.origin, field="version")), report)
+
+    def _settle_claims(self, stories: list[Story], report: PushReport) -> list[Story]:
+        """Several files claiming one id and version with different content: the one the store already
+        holds stays; if none is recorded nobody can tell which is right, so all of them are set aside."""
+        claims: dict[tuple[str, int], list[Story]] = defaultdict(list)
+        for story in stories:
+            claims[(story.id, story.version)].append(story)
+        keep: list[Story] = []
+        for (story_id, version), claimants in claims.items():
+            if len({s.content_hash for s in claimants}) == 1:
+                keep.append(claimants[0])
+                continue
+            recorded = self.store.content_hash_of(story_id, version) if "version" in claimants[0].document else None
+            names = ", ".join(Path(s.origin).name for s in claimants)
+            for s in claimants:
+                if s.content_hash == recorded:
+                    keep.append(s)
+                    continue
+                self._reject(Rejection(Path(s.origin), StoryError(
+                    f"{names} claim story {story_id} version {version} with different content; "
+                    "give the newer one the next version number", file=s.origin, field="version")), report)
+        return sorted(keep, key=lambda s: (s.version_created, s.id, s.version))
+
+    def _settle_version(self, story: Story) -> Story | None:
+        """Number a story that names no version, and drop content that was already recorded: a file left
+        in the hot folder, or the same text approved again, sends nothing."""
+        if "version" not in story.document and self.store.has_content(story.id, story.content_hash):
+            return None
+        latest = self.store.latest_version(story.id)
+        if latest is None:
+            return story
+        if latest.content_hash == story.content_hash and story.version > latest.version:
+            return None  # a new number on unchanged content: nothing to send
+        changes: dict[str, Any] = {}
+        if "version" not in story.document:
+            changes["version"] = latest.version + 1
+        if "first_created" not in story.document and "first_created" in latest.document:
+            changes["first_created"] = datetime.fromisoformat(latest.document["first_created"])
+        return dataclasses.replace(story, **changes) if changes else story
+
+    def release(self, version: StoredVersion, now: datetime, report: PushReport) -> None:
+        """Deliver every item document of one due story version; mark it released when all are out."""
+        try:
+            latest = self.store.latest_version(version.story_id)
+            if latest is not None and latest.version > version.version:
+                # A newer version (a correction, a kill) arrived before this one went out: it replaces it.
+                self.store.mark_released(version.story_id, version.version, now)
+                log.info("superseded story=%s version=%d by=%d", version.story_id, version.version,
+                         latest.version)
+                return
+            story = self._story(version)
+            ok = True
+            for partner in self.config.partners:
+                if story.withdrawn and not self.store.received(partner.name, story.id):
+                    continue  # a kill goes only to partners that had the story
+                for fmt in _formats(partner, "item"):
+                    doc = self._render_item(partner, fmt, story)
+                    ok &= self._deliver(partner, doc, report, once=True)
+            if ok:
+                self.store.mark_released(story.id, story.version, now)
+                report.released.append((story.id, story.version))
+        except WirepubError as exc:
+            report.failures.append(str(exc))
+            log.error("release failed story=%s version=%d error=%s", version.story_id, version.version, exc)
+
+    def rebuild_feeds(self, partner: Partner, report: PushReport) -> None:
+        feed_formats = _formats(partner, "feed")
+        if not feed_formats:
+            return
+        stories = [self._story(v) for v in self.store.feed_versions(self.config.channel.max_items)]
+        for fmt in feed_formats:
+            path = FEED_PATH.format(format=fmt.name, ext=fmt.extension)
+            try:
+                data = fmt.render(stories, self._context(partner, fmt, feed_path=path))
+                self.validator.check(data, format_name=fmt.name, profile=fmt.schema,
+                                     story=f"(feed of {len(stories)})")
+            except WirepubError as exc:
+                report.failures.append(f"partner {partner.name}: {exc}")
+                log.error("feed failed partner=%s format=%s error=%s", partner.name, fmt.name, exc)
+                continue
+            self._deliver(partner, Document(partner.name, fmt.name, path, data, fmt.media_type), report,
+                          once=False)
+
+    # --- one document at a time (wirepub render / wirepub validate) -----------------------------
+
+    def render_file(self, path: Path, format_name: str, *, partner: str | None = None,
+                    validate: bool = True) -> bytes:
+        story = self.source.read(path)
+        chosen = next((p for p in self.config.partners if p.name == partner), None) if partner else None
+        if partner and chosen is None:
+            raise ConfigError(f"no partner named {partner!r}", key="partners")
+        fmt = get_format(format_name)
+        ctx = self._context(chosen or Partner("-", ()), fmt,
+                            feed_path=FEED_PATH.format(format=fmt.name, ext=fmt.extension))
+        data = fmt.render([story], ctx) if fmt.kind == "feed" else fmt.render(story, ctx)
+        if validate:
+            self.validator.check(data, format_name=fmt.name, profile=fmt.schema, story=story.id)
+        return data
+
+    def validate_file(self, path: Path) -> str:
+        """Check a document or a story file; returns what it was. Raises WirepubError if invalid."""
+        data = path.read_bytes()
+        name = detect_format(data)
+        if name is None:
+            self.source.read(path)  # a story file: reading it is checking it against the contract
+            return "story"
+        fmt = get_format(name)
+        self.validator.check(data, format_name=name, profile=fmt.schema, story=path.name)
+        return name
+
+    # --- pieces -----------------------------------------------------------------------------------
+
+    def _render_item(self, partner: Partner, fmt: ItemFormat, story: Story) -> Document:
+        data = fmt.render(story, self._context(partner, fmt))
+        self.validator.check(data, format_name=fmt.name, profile=fmt.schema, story=f"{story.id} v{story.version}")
+        path = ITEM_PATH.format(id=story.id, version=story.version, ext=fmt.extension)
+        return Document(partner.name, fmt.name, path, data, fmt.media_type, story.id, story.version)
+
+    def _deliver(self, partner: Partner, doc: Document, report: PushReport, *, once: bool) -> bool:
+        """Put a document at each of the partner's destinations that does not have it yet.
+        once=True (item documents): a path once delivered is never written again, so a partner never
+        holds two different copies of one version. once=False (feeds): written whenever the bytes change."""
+        ok = True
+        for url in partner.destinations:
+            if once:
+                done = self.store.delivered(partner=partner.name, destination=url, path=doc.path)
+            else:
+                done = self.store.last_delivered_sha(
+                    partner=partner.name, destination=url, path=doc.path) == doc.sha256
+            if done:
+                continue
+            try:
+                self._transport(url).put(doc.path, doc.data, doc.media_type)
+            except WirepubError as exc:
+                ok = False
+                report.failures.append(f"partner {partner.name}, {doc.format} {doc.path}: {exc}")
+                log.error("delivery failed partner=%s format=%s path=%s destination=%s error=%s",
+                          partner.name, doc.format, doc.path, url, exc)
+                continue
+            self.store.record_deliveries([{
+                "partner": partner.name, "destination": url, "path": doc.path, "format": doc.format,
+                "story_id": doc.story_id, "version": doc.version, "sha256": doc.sha256,
+                "delivered_at": self.clock.now()}])
+            report.written += 1
+            log.info("delivered partner=%s format=%s path=%s story=%s version=%s",
+                     partner.name, doc.format, doc.path, doc.story_id or "-", doc.version or "-")
+        return ok
+
+    def _context(self, partner: Partner, fmt: ItemFormat | FeedFormat, feed_path: str = "") -> RenderContext:
+        return RenderContext(self.config.provider, self.config.channel,
+                             template=partner.templates.get(fmt.name), feed_path=feed_path)
+
+    def _transport(self, url: str) -> Transport:
+        if url not in self._transports:
+            self._transports[url] = open_transport(url, base_dir=self.config.base_dir)
+        return self._transports[url]
+
+    def _story(self, version: StoredVersion) -> Story:
+        key = (version.story_id, version.version)
+        if key not in self._stories:
+            self._stories[key] = story_from_document(version.document, origin=version.origin)
+        return self._stories[key]
+
+    def _reject(self, rejection: Rejection, report: PushReport) -> None:
+        report.rejected.append(rejection)
+        log.warning("story set aside file=%s field=%s reason=%s", rejection.error.file,
+                    rejection.error.field or "file", rejection.error.reason)
+        if rejection.path.exists() and rejection.path.is_relative_to(self.source.path):
+            self.source.set_aside(rejection.path, rejection.error)
+
+
+def _formats(partner: Partner, kind: str) -> list[Any]:
+    return [f for f in (get_format(n) for n in partner.formats) if f.kind == kind]
+
+
+def _stored_document(story: Story) -> dict[str, Any]:
+    """The document as it will be rebuilt from the store: defaults the source supplied made explicit."""
+    doc = dict(story.document)
+    doc.update(version=story.version, status=story.status, language=story.language,
+               version_created=story.version_created.isoformat(), first_created=story.first_created.isoformat())
+    for key in ("copyright_holder", "copyright_notice", "usage_terms"):
+        value = getattr(story, key)
+        if value is not None:
+            doc[key] = value
+    return doc

@@ -1,0 +1,134 @@
+"""Story bodies in, a safe XHTML fragment out.
+
+HTML is cleaned by an allow-list sanitiser (nh3, the Python binding of Rust's ammonia), never by regular
+expressions; what it keeps is then re-serialised by lxml as well-formed XML, so the same fragment can sit
+inside NewsML-G2's inlineXML, RSS's content:encoded and JSON Feed's content_html. Plain text becomes
+paragraphs; Markdown goes through CommonMark first and is then cleaned like any HTML.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import lxml.html
+import nh3
+from lxml import etree
+
+# The subset of HTML a news story needs, nothing that runs or restyles a partner's page.
+ALLOWED_TAGS = frozenset(
+    """p br hr h1 h2 h3 h4 h5 h6 ul ol li dl dt dd blockquote q cite a em strong b i u s sub sup small
+    abbr code pre span div table caption thead tbody tfoot tr th td figure figcaption img""".split()
+)
+ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
+    "a": {"href", "title", "hreflang"},
+    "abbr": {"title"},
+    "blockquote": {"cite"},
+    "q": {"cite"},
+    "img": {"src", "alt", "width", "height"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan", "scope"},
+    "ol": {"start"},
+}
+URL_SCHEMES = {"http", "https", "mailto"}
+BLOCK_TAGS = frozenset(
+    "p hr h1 h2 h3 h4 h5 h6 ul ol dl blockquote pre div table figure".split()
+)
+
+# XML 1.0 allows tab, LF, CR and everything from U+0020 up, except surrogates and U+FFFE/U+FFFF.
+_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_forbidden_char(text: str) -> tuple[int, str] | None:
+    """The offset and code point of the first character XML 1.0 forbids, or None."""
+    m = _XML_FORBIDDEN.search(text)
+    return (m.start(), f"U+{ord(m.group()):04X}") if m else None
+
+
+@dataclass(frozen=True, slots=True)
+class CleanBody:
+    xhtml: str                  # well-formed XHTML fragment, elements in no namespace
+    removed: tuple[str, ...]    # what the sanitiser took out (for the warning), e.g. ("<script>", "onclick")
+
+
+def clean_body(raw: str, body_format: str | None) -> CleanBody:
+    """Turn a story body (html, markdown or text) into a safe, well-formed XHTML fragment."""
+    fmt = body_format or ("html" if raw.lstrip().startswith("<") else "text")
+    if fmt == "text":
+        return CleanBody(text_to_xhtml(raw), ())
+    source = _markdown().render(raw) if fmt == "markdown" else raw
+    removed = _what_will_be_removed(source) if "<" in source else ()
+    cleaned = nh3.clean(
+        source,
+        tags=set(ALLOWED_TAGS),
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        url_relative="deny",  # a relative link means nothing on a partner's site
+        strip_comments=True,
+        link_rel="noopener noreferrer",
+    )
+    return CleanBody(_to_xhtml(cleaned), removed)
+
+
+def text_to_xhtml(text: str) -> str:
+    """Plain text: paragraphs separated by blank lines; single newlines inside a paragraph are spaces."""
+    paragraphs = (" ".join(p.split()) for p in re.split(r"\n\s*\n", text.replace("\r\n", "\n")))
+    return "".join(f"<p>{html.escape(p, quote=False)}</p>" for p in paragraphs if p)
+
+
+def _to_xhtml(cleaned: str) -> str:
+    if not cleaned.strip():
+        return ""
+    root = lxml.html.fragment_fromstring(cleaned, create_parent="div")
+    out: list[str] = []
+    loose: list[str] = []  # text and inline elements at the top level, gathered into a paragraph
+
+    def flush() -> None:
+        joined = "".join(loose).strip()
+        if joined:
+            out.append(f"<p>{joined}</p>")
+        loose.clear()
+
+    if root.text:
+        loose.append(html.escape(root.text, quote=False))
+    for child in root:
+        tail = child.tail
+        child.tail = None
+        serialised = etree.tostring(child, encoding="unicode", method="xml")
+        if child.tag in BLOCK_TAGS:
+            flush()
+            out.append(serialised)
+        else:
+            loose.append(serialised)
+        if tail:
+            loose.append(html.escape(tail, quote=False))
+    flush()
+    return "".join(out)
+
+
+def _what_will_be_removed(source: str) -> tuple[str, ...]:
+    """Name the elements and attributes the allow-list will drop, so the desk can be told."""
+    try:
+        root = lxml.html.fragment_fromstring(source, create_parent="div")
+    except (etree.ParserError, ValueError):
+        return ()
+    found: dict[str, None] = {}
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        if el is not root and el.tag not in ALLOWED_TAGS:
+            found[f"<{el.tag}>"] = None
+        allowed = ALLOWED_ATTRIBUTES.get(el.tag, set())
+        for name in el.attrib:
+            if name not in allowed:
+                found[name] = None
+    return tuple(found)
+
+
+@lru_cache(maxsize=1)
+def _markdown():  # type: ignore[no-untyped-def]
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": True, "linkify": False})

@@ -1,0 +1,58 @@
+"""file:// destinations: a folder on this machine (or a mounted share).
+
+Writes are atomic: the bytes go to a temporary name in the same folder, are flushed to disk, and are then
+renamed over the target, so a reader sees the old document or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from wirepub.errors import DestinationError
+
+
+def folder_of(url: str, base_dir: Path) -> Path:
+    """file:///abs/path, file:relative/path, file://./relative or a plain path; relative to base_dir."""
+    if "://" in url or url.startswith("file:"):
+        parts = urlsplit(url)
+        if parts.netloc not in ("", "localhost", "."):
+            raise DestinationError(f"destination {url!r}: file URLs name no host (use file:///path)")
+        raw = unquote(parts.path)
+        if parts.netloc == ".":
+            raw = raw.lstrip("/")
+    else:
+        raw = url
+    return (base_dir / os.path.expanduser(raw)).resolve()
+
+
+class FileTransport:
+    def __init__(self, url: str, *, base_dir: Path) -> None:
+        self.url = url
+        self.root = folder_of(url, base_dir)
+
+    def target(self, path: str) -> Path:
+        target = (self.root / path).resolve()
+        if not target.is_relative_to(self.root) or target == self.root:
+            raise DestinationError(f"destination {self.url}: path {path!r} would leave the folder {self.root}")
+        return target
+
+    def put(self, path: str, data: bytes, media_type: str) -> None:
+        target = self.target(path)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.chmod(tmp, 0o644)
+                os.replace(tmp, target)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            raise DestinationError(f"destination {self.url}: cannot write {path}: {exc.strerror or exc}") from None
