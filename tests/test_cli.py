@@ -10,9 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from lxml import etree
-
 from conftest import REPO
+from lxml import etree
 
 WIREPUB = [sys.executable, "-m", "wirepub.cli"]
 

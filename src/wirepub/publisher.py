@@ -99,9 +99,9 @@ class Publisher:
         collected = self.source.collect()
         for rejection in collected.rejected:
             self._reject(rejection, report)
-        for story in self._settle_claims(collected.stories, report):
-            report.warnings.extend(story.warnings)
-            story = self._settle_version(story)
+        for claimed in self._settle_claims(collected.stories, report):
+            report.warnings.extend(claimed.warnings)
+            story = self._settle_version(claimed)
             if story is None:
                 report.unchanged += 1
                 continue

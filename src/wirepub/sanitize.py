@@ -18,10 +18,12 @@ import nh3
 from lxml import etree
 
 # The subset of HTML a news story needs, nothing that runs or restyles a partner's page.
-ALLOWED_TAGS = frozenset(
-    """p br hr h1 h2 h3 h4 h5 h6 ul ol li dl dt dd blockquote q cite a em strong b i u s sub sup small
-    abbr code pre span div table caption thead tbody tfoot tr th td figure figcaption img""".split()
-)
+ALLOWED_TAGS = frozenset({
+    "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "dl", "dt", "dd",
+    "blockquote", "q", "cite", "a", "em", "strong", "b", "i", "u", "s", "sub", "sup", "small", "abbr",
+    "code", "pre", "span", "div", "table", "caption", "thead", "tbody", "tfoot", "tr", "th", "td",
+    "figure", "figcaption", "img",
+})
 ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
     "a": {"href", "title", "hreflang"},
     "abbr": {"title"},
@@ -34,7 +36,7 @@ ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
 }
 URL_SCHEMES = {"http", "https", "mailto"}
 BLOCK_TAGS = frozenset(
-    "p hr h1 h2 h3 h4 h5 h6 ul ol dl blockquote pre div table figure".split()
+    ["p", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "dl", "blockquote", "pre", "div", "table", "figure"]
 )
 
 # XML 1.0 allows tab, LF, CR and everything from U+0020 up, except surrogates and U+FFFE/U+FFFF.

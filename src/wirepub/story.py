@@ -120,7 +120,7 @@ def _contract_validator() -> jsonschema.protocols.Validator:
     schema = json.loads(schema_path("story.schema.json").read_text(encoding="utf-8"))
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
-    return cls(schema)  # type: ignore[no-any-return]
+    return cls(schema)
 
 
 def _field_name(path: Any) -> str:

@@ -7,8 +7,8 @@ A failure raises DocumentInvalid naming the story, the format, the line and the 
 from __future__ import annotations
 
 import json
-from io import BytesIO as _BytesIO
 from functools import cache
+from io import BytesIO as _BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,7 @@ def _json_schema(path: Path) -> jsonschema.protocols.Validator:
         cls.check_schema(schema)
     except (OSError, ValueError, jsonschema.SchemaError) as exc:
         raise ConfigError(f"JSON schema {path} cannot be used: {exc}") from None
-    return cls(schema)  # type: ignore[no-any-return]
+    return cls(schema)
 
 
 class Validator:
