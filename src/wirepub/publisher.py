@@ -84,7 +84,8 @@ class Publisher:
              ) -> PushReport:
         """Collect, record, release what is due, rebuild the feeds. One bad story or destination never
         stops the rest; everything that went wrong is in the report."""
-        report = PushReport(destinations=[d for p in self.config.partners for d in p.destinations])
+        report = PushReport(destinations=[self._transport(d).location
+                                          for p in self.config.partners for d in p.destinations])
         self.intake(report)
         now = self.clock.now()
         due = self.store.due(now)

@@ -21,7 +21,7 @@ _WORD = r"[A-Z\u00C0-\u00DE][\w'’.\-]*"
 _PLACE = rf"(?P<place>{_WORD}(?: {_WORD}){{0,4}})(?:, (?P<country>{_WORD}(?: {_WORD}){{0,3}}))?"
 _DASH = r"[-–—]"
 # An outlet is a name: capitalised words, with the small words names have ("Observatory for Human Rights").
-_OUTLET = r"[A-Z][\w.&'’-]*(?: (?:[A-Z][\w.&'’-]*|of|for|and|de|du|la|le|el|al))*"
+_OUTLET = r"[A-Z][\w.&'’-]*(?: (?:[A-Z][\w.&'’-]*|of|for|and|de|du|la|le|el|al))*|[a-z]{2,5}"  # or dpa, efe
 _DATELINE_OUTLET = re.compile(rf"^{_PLACE} \((?P<outlet>{_OUTLET})\)\s*(?:{_DASH}\s*)?")
 _DATELINE_DASH = re.compile(rf"^{_PLACE}\s+{_DASH}\s+")
 _ACRONYM = r"([A-Z]{2,6})"

@@ -14,6 +14,7 @@ from wirepub.errors import ConfigError
 
 class Transport(Protocol):
     url: str
+    location: str   # where the documents land, said for people (a folder, a bucket, a host)
 
     def put(self, path: str, data: bytes, media_type: str) -> None:
         """Write `data` at `path` below the destination, atomically where the protocol allows."""

@@ -32,6 +32,7 @@ class FileTransport:
     def __init__(self, url: str, *, base_dir: Path) -> None:
         self.url = url
         self.root = folder_of(url, base_dir)
+        self.location = str(self.root)
 
     def target(self, path: str) -> Path:
         target = (self.root / path).resolve()
