@@ -10,8 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO
 from lxml import etree
+
+from conftest import REPO
 
 WIREPUB = [sys.executable, "-m", "wirepub.cli"]
 

@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import shared_path
-from corpus_mapping import corpus_stories  # noqa: E402  (tests/ is on sys.path under pytest)
 from lxml import etree
 
+from conftest import shared_path
+from corpus_mapping import corpus_stories  # noqa: E402  (tests/ is on sys.path under pytest)
 from wirepub.config import build_config
 from wirepub.formats import RenderContext, get_format
 from wirepub.story import Story

@@ -6,9 +6,9 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from conftest import Workspace
 from lxml import etree
 
+from conftest import Workspace
 from wirepub.config import build_config
 from wirepub.store import Store
 

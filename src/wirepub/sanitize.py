@@ -52,6 +52,7 @@ def xml_forbidden_char(text: str) -> tuple[int, str] | None:
 @dataclass(frozen=True, slots=True)
 class CleanBody:
     xhtml: str                  # well-formed XHTML fragment, elements in no namespace
+    text: str                   # the same as plain text, white space folded (for summaries)
     removed: tuple[str, ...]    # what the sanitiser took out (for the warning), e.g. ("<script>", "onclick")
 
 
@@ -59,7 +60,9 @@ def clean_body(raw: str, body_format: str | None) -> CleanBody:
     """Turn a story body (html, markdown or text) into a safe, well-formed XHTML fragment."""
     fmt = body_format or ("html" if raw.lstrip().startswith("<") else "text")
     if fmt == "text":
-        return CleanBody(text_to_xhtml(raw), ())
+        paragraphs = _paragraphs(raw)
+        return CleanBody("".join(f"<p>{html.escape(p, quote=False)}</p>" for p in paragraphs),
+                         " ".join(paragraphs), ())
     source = _markdown().render(raw) if fmt == "markdown" else raw
     removed = _what_will_be_removed(source) if "<" in source else ()
     cleaned = nh3.clean(
@@ -71,19 +74,19 @@ def clean_body(raw: str, body_format: str | None) -> CleanBody:
         strip_comments=True,
         link_rel="noopener noreferrer",
     )
-    return CleanBody(_to_xhtml(cleaned), removed)
+    if not cleaned.strip():
+        return CleanBody("", "", removed)
+    root = lxml.html.fragment_fromstring(cleaned, create_parent="div")
+    return CleanBody(_to_xhtml(root), " ".join(root.text_content().split()), removed)
 
 
-def text_to_xhtml(text: str) -> str:
+def _paragraphs(text: str) -> list[str]:
     """Plain text: paragraphs separated by blank lines; single newlines inside a paragraph are spaces."""
     paragraphs = (" ".join(p.split()) for p in re.split(r"\n\s*\n", text.replace("\r\n", "\n")))
-    return "".join(f"<p>{html.escape(p, quote=False)}</p>" for p in paragraphs if p)
+    return [p for p in paragraphs if p]
 
 
-def _to_xhtml(cleaned: str) -> str:
-    if not cleaned.strip():
-        return ""
-    root = lxml.html.fragment_fromstring(cleaned, create_parent="div")
+def _to_xhtml(root: lxml.html.HtmlElement) -> str:
     out: list[str] = []
     loose: list[str] = []  # text and inline elements at the top level, gathered into a paragraph
 

@@ -21,6 +21,7 @@ from wirepub.errors import StoryError
 from wirepub.resources import schema_path
 from wirepub.sanitize import clean_body, xml_forbidden_char
 
+TEASER_CHARS = 300
 RTL_LANGUAGES = frozenset({"ar", "arc", "ckb", "dv", "fa", "he", "ks", "ps", "sd", "ug", "ur", "yi"})
 
 
@@ -62,6 +63,7 @@ class Story:
     status: str                      # approved | withdrawn
     headline: str
     body_xhtml: str                  # sanitised, well-formed XHTML fragment (no namespace)
+    teaser: str                      # the summary, or the body's opening as plain text: for feeds
     language: str
     version_created: datetime
     first_created: datetime
@@ -174,6 +176,13 @@ def _datetime(value: str, name: str, origin: str) -> datetime:
     return parsed
 
 
+def _opening(text: str, limit: int = TEASER_CHARS) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    return text[: cut if cut > 0 else limit] + "…"
+
+
 def content_hash(document: Mapping[str, Any]) -> str:
     """Identity of a story's content: the same text and metadata approved again hash the same."""
     content = {k: v for k, v in document.items() if k not in ("version", "version_created")}
@@ -214,6 +223,7 @@ def story_from_document(
         status=d.get("status", "approved"),
         headline=" ".join(d["headline"].split()),
         body_xhtml=body.xhtml,
+        teaser=d.get("summary") or _opening(body.text) or " ".join(d["headline"].split()),
         language=d.get("language", defaults.language),
         version_created=version_created,
         first_created=first_created,

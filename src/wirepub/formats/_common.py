@@ -1,4 +1,4 @@
-"""What the formats share: templates compiled once, dates as each standard wants them, plain summaries."""
+"""What the formats share: templates compiled once, and dates as each standard wants them."""
 
 from __future__ import annotations
 
@@ -8,13 +8,10 @@ from functools import cache
 from pathlib import Path
 
 import jinja2
-import lxml.html
 
 from wirepub.errors import RenderError
 from wirepub.resources import templates_dir
 from wirepub.story import Story
-
-SUMMARY_CHARS = 300
 
 
 @cache
@@ -54,19 +51,6 @@ def rfc3339(dt: datetime) -> str:
 def rfc822(dt: datetime) -> str:
     """Wed, 25 Nov 2026 10:00:00 +0000: RSS 2.0 dates, four-digit years (RSS Best Practices)."""
     return format_datetime(dt.astimezone(UTC))
-
-
-def plain_summary(story: Story) -> str:
-    """The story's summary, or the opening of its body as plain text when it has none."""
-    if story.summary:
-        return story.summary
-    if not story.body_xhtml:
-        return story.headline
-    text = " ".join(lxml.html.fragment_fromstring(story.body_xhtml, create_parent="div").text_content().split())
-    if len(text) <= SUMMARY_CHARS:
-        return text
-    cut = text.rfind(" ", 0, SUMMARY_CHARS)
-    return text[: cut if cut > 0 else SUMMARY_CHARS] + "…"
 
 
 def item_url(story: Story, pattern: str | None) -> str | None:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from wirepub.formats import RenderContext
-from wirepub.formats._common import item_url, plain_summary, rfc3339
+from wirepub.formats._common import item_url, rfc3339
 from wirepub.story import Story
 
 VERSION = "https://jsonfeed.org/version/1.1"
@@ -41,7 +41,7 @@ class JSONFeed:
             "url": item_url(s, ctx.channel.item_url),
             "title": s.headline,
             "content_html": s.body_xhtml,
-            "summary": plain_summary(s),
+            "summary": s.teaser,
             "date_published": rfc3339(s.first_created),
             "date_modified": rfc3339(s.version_created),
             "authors": [{"name": a.name, **({"url": a.url} if a.url else {})} for a in s.authors]
