@@ -9,7 +9,6 @@ import re
 import feedparser
 from lxml import etree
 
-
 # feedparser treats description as HTML and sanitises it: the literal '<b>' of our text survives as text.
 SHOWN_SUMMARY = "Short &amp; sweet &lt;b&gt;."
 

@@ -15,7 +15,6 @@ from wirepub.formats import RenderContext
 from wirepub.formats._common import item_url, render_template, rfc822, template
 from wirepub.story import Story
 
-
 MEDIATOPIC = "http://cv.iptc.org/newscodes/mediatopic/"
 
 
