@@ -228,3 +228,20 @@ def test_the_store_survives_a_new_process(tmp_path, story_doc):
     assert store.counts()["story_versions"] == 1
     assert store.delivered(partner="local", destination="public", path="items/a/v1.xml")
     store.close()
+
+
+def test_a_partners_own_template_is_used_for_that_partner_only(tmp_path, story_doc):
+    from wirepub.resources import templates_dir
+
+    mine = tmp_path / "partner-newsml.xml.j2"
+    mine.write_text((templates_dir() / "newsml-g2.xml.j2").read_text().replace(
+        "<headline>{{ story.headline }}</headline>", "<headline>{{ story.headline | upper }}</headline>"))
+    ws = Workspace(tmp_path, {"partners": [
+        {"name": "shouty", "destinations": ["shouty"], "formats": ["newsml-g2"],
+         "templates": {"newsml-g2": str(mine)}},
+        {"name": "plain", "destinations": ["plain"], "formats": ["newsml-g2"]}]})
+    ws.drop("t.json", story_doc(id="t", headline="Quiet words"))
+    assert ws.publisher().push().ok
+    assert b"<headline>QUIET WORDS</headline>" in (tmp_path / "shouty/items/t/v1.xml").read_bytes()
+    assert b"<headline>Quiet words</headline>" in (tmp_path / "plain/items/t/v1.xml").read_bytes()
+    ws.store.close()
