@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from wirepub.errors import DestinationError
-from wirepub.transports import open_transport
+from wirepub.transports import Destination, Put, open_transport
 from wirepub.transports.file import FileTransport, folder_of
 
 
@@ -22,11 +22,11 @@ def test_urls_and_plain_paths(tmp_path):
 
 
 def test_write_is_atomic_and_leaves_no_temporary_files(tmp_path):
-    t = FileTransport("out", base_dir=tmp_path)
-    t.put("items/a/v1.xml", b"one", "application/xml")
+    t = FileTransport(Destination("out"), base_dir=tmp_path)
+    t.put(Put("items/a/v1.xml", b"one", "application/xml"))
     target = tmp_path / "out/items/a/v1.xml"
     inode_before = target.stat().st_ino
-    t.put("items/a/v1.xml", b"two", "application/xml")
+    t.put(Put("items/a/v1.xml", b"two", "application/xml"))
     assert target.read_bytes() == b"two"
     assert target.stat().st_ino != inode_before  # replaced by rename, not rewritten in place
     assert os.listdir(target.parent) == ["v1.xml"]
@@ -34,24 +34,24 @@ def test_write_is_atomic_and_leaves_no_temporary_files(tmp_path):
 
 def test_a_failed_write_leaves_the_old_document(tmp_path, monkeypatch):
     # Unit test with one boundary replaced: os.replace failing is hard to provoke for real on tmpfs.
-    t = FileTransport("out", base_dir=tmp_path)
-    t.put("f.xml", b"old", "application/xml")
+    t = FileTransport(Destination("out"), base_dir=tmp_path)
+    t.put(Put("f.xml", b"old", "application/xml"))
 
     def refuse(*_args: object) -> None:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", refuse)
     with pytest.raises(DestinationError, match="No space left"):
-        t.put("f.xml", b"new", "application/xml")
+        t.put(Put("f.xml", b"new", "application/xml"))
     assert (tmp_path / "out/f.xml").read_bytes() == b"old"
     assert os.listdir(tmp_path / "out") == ["f.xml"]
 
 
 @pytest.mark.parametrize("path", ["../escape.xml", "items/../../escape.xml", "/etc/passwd", ""])
 def test_paths_cannot_leave_the_folder(tmp_path, path):
-    t = FileTransport("out", base_dir=tmp_path)
+    t = FileTransport(Destination("out"), base_dir=tmp_path)
     with pytest.raises(DestinationError, match="would leave the folder"):
-        t.put(path, b"x", "text/plain")
+        t.put(Put(path, b"x", "text/plain"))
     assert not (tmp_path / "escape.xml").exists()
 
 

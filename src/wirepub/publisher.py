@@ -23,7 +23,7 @@ from wirepub.sources import Rejection
 from wirepub.sources.hotfolder import HotFolder
 from wirepub.store import Store, StoredVersion
 from wirepub.story import Story, story_from_document
-from wirepub.transports import Transport, open_transport
+from wirepub.transports import Put, Transport, open_transport
 from wirepub.validate import Validator, detect_format
 
 log = logging.getLogger("wirepub.publisher")
@@ -254,7 +254,10 @@ class Publisher:
             if done:
                 continue
             try:
-                self._transport(url).put(doc.path, doc.data, doc.media_type)
+                self._transport(url).put(Put(doc.path, doc.data, doc.media_type,
+                                             kind="item" if doc.story_id else "feed", format=doc.format,
+                                             story_id=doc.story_id, version=doc.version,
+                                             idempotency_key=doc.sha256))
             except WirepubError as exc:
                 ok = False
                 report.failures.append(f"partner {partner.name}, {doc.format} {doc.path}: {exc}")

@@ -1,31 +1,100 @@
 """Transports put bytes at a destination. One module per URL scheme; the scheme picks the transport.
 
-Adding a transport touches no format: a transport only ever sees a relative path, bytes and a media type.
+Adding a transport touches no format: a transport only sees a Put (relative path, bytes, media type and
+the names of what it carries) and the destination's own settings from wirepub.toml.
+
+The contract every transport keeps:
+- put() is idempotent for one Put: delivering the same bytes at the same path again is harmless, and
+  where the protocol has a place for it (an HTTP header, object metadata) the Put's idempotency_key goes
+  with it, so a receiver can drop a re-send after a crash.
+- Writes are atomic where the protocol allows (temporary name then rename: file, SFTP, FTP).
+- Failure raises DeliveryError, saying whether trying again later can help (retryable) and, when the
+  other side said so, after how many seconds (retry_after). Secrets never appear in its message.
 """
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
-from wirepub.errors import ConfigError
+from wirepub.errors import ConfigError, DestinationError
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    url: str
+    options: Mapping[str, Any] = field(default_factory=dict)  # the scheme's own settings (credentials by reference)
+
+    @property
+    def scheme(self) -> str:
+        return urlsplit(self.url).scheme.lower() if "://" in self.url or self.url.startswith("file:") else "file"
+
+
+@dataclass(frozen=True, slots=True)
+class Put:
+    path: str                           # relative, '/'-separated, e.g. items/abc/v2.xml
+    data: bytes
+    media_type: str
+    kind: Literal["item", "feed", "probe"] = "item"
+    format: str = ""
+    story_id: str | None = None
+    version: int | None = None
+    idempotency_key: str = ""           # stable per delivery: the same key for every attempt
+
+
+class DeliveryError(DestinationError):
+    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.retry_after = retry_after
 
 
 class Transport(Protocol):
     url: str
-    location: str   # where the documents land, said for people (a folder, a bucket, a host)
+    location: str   # where the documents land, said for people (a folder, a bucket, a host); no secrets
 
-    def put(self, path: str, data: bytes, media_type: str) -> None:
-        """Write `data` at `path` below the destination, atomically where the protocol allows."""
+    def put(self, doc: Put) -> None:
+        """Deliver doc at doc.path below the destination. Raises DeliveryError."""
         ...
 
+    def delete(self, path: str) -> None:
+        """Remove a document (a killed story's item, a probe). Missing is not an error."""
+        ...
 
-def open_transport(url: str, *, base_dir: Path) -> Transport:
-    """The transport for a destination URL. A URL without a scheme is a local folder."""
-    scheme = urlsplit(url).scheme.lower() if "://" in url or url.startswith("file:") else "file"
-    if scheme == "file":
-        from wirepub.transports.file import FileTransport
+    def probe(self) -> None:
+        """Connect, authenticate, write and remove a small probe document. Raises DeliveryError."""
+        ...
 
-        return FileTransport(url, base_dir=base_dir)
-    raise ConfigError(f"destination {url!r}: no transport for scheme {scheme!r} yet (wirepub has: file)")
+    def close(self) -> None: ...
+
+
+# scheme -> "module:Class"; modules are imported only when a destination uses them.
+TRANSPORTS = {
+    "file": "wirepub.transports.file:FileTransport",
+    "s3": "wirepub.transports.s3:S3Transport",
+    "https": "wirepub.transports.http:HTTPTransport",
+    "http": "wirepub.transports.http:HTTPTransport",
+    "sftp": "wirepub.transports.sftp:SFTPTransport",
+    "ftp": "wirepub.transports.ftp:FTPTransport",
+    "ftps": "wirepub.transports.ftp:FTPTransport",
+}
+
+
+def open_transport(destination: Destination | str, *, base_dir: Path) -> Transport:
+    """The transport for a destination. A URL without a scheme is a local folder."""
+    dest = Destination(destination) if isinstance(destination, str) else destination
+    target = TRANSPORTS.get(dest.scheme)
+    if target is None:
+        raise ConfigError(f"destination {dest.url!r}: no transport for scheme {dest.scheme!r} "
+                          f"(wirepub has: {', '.join(sorted(TRANSPORTS))})")
+    module_name, class_name = target.split(":")
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name)
+    except ImportError as exc:
+        raise ConfigError(f"destination {dest.url!r}: the {dest.scheme} transport is not available ({exc})") from None
+    transport: Transport = cls(dest, base_dir=base_dir)
+    return transport

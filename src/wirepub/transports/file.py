@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from wirepub.errors import DestinationError
+from wirepub.transports import DeliveryError, Destination, Put
 
 
 def folder_of(url: str, base_dir: Path) -> Path:
@@ -29,9 +30,9 @@ def folder_of(url: str, base_dir: Path) -> Path:
 
 
 class FileTransport:
-    def __init__(self, url: str, *, base_dir: Path) -> None:
-        self.url = url
-        self.root = folder_of(url, base_dir)
+    def __init__(self, destination: Destination, *, base_dir: Path) -> None:
+        self.url = destination.url
+        self.root = folder_of(destination.url, base_dir)
         self.location = str(self.root)
 
     def target(self, path: str) -> Path:
@@ -40,7 +41,8 @@ class FileTransport:
             raise DestinationError(f"destination {self.url}: path {path!r} would leave the folder {self.root}")
         return target
 
-    def put(self, path: str, data: bytes, media_type: str) -> None:
+    def put(self, doc: Put) -> None:
+        path, data = doc.path, doc.data
         target = self.target(path)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -56,4 +58,22 @@ class FileTransport:
                 Path(tmp).unlink(missing_ok=True)
                 raise
         except OSError as exc:
-            raise DestinationError(f"destination {self.url}: cannot write {path}: {exc.strerror or exc}") from None
+            # A full disk or a missing mount may mend itself; retry. (Permissions usually do not, but an
+            # operator fixing them should not have to resend by hand, so they are retried too.)
+            raise DeliveryError(f"destination {self.url}: cannot write {path}: {exc.strerror or exc}",
+                                retryable=True) from None
+
+    def delete(self, path: str) -> None:
+        try:
+            self.target(path).unlink(missing_ok=True)
+        except OSError as exc:
+            raise DeliveryError(f"destination {self.url}: cannot remove {path}: {exc.strerror or exc}",
+                                retryable=True) from None
+
+    def probe(self) -> None:
+        probe = Put(".wirepub-probe", b"wirepub probe\n", "text/plain", kind="probe")
+        self.put(probe)
+        self.delete(probe.path)
+
+    def close(self) -> None:
+        pass
