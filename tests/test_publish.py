@@ -200,7 +200,7 @@ def test_a_broken_template_override_ships_nothing_and_names_story_format_line(tm
     ws.store.close()
 
 
-def test_a_failing_destination_does_not_stop_other_partners(tmp_path, story_doc):
+def test_a_failing_destination_does_not_stop_other_partners_and_is_retried(tmp_path, story_doc):
     blocked = tmp_path / "blocked"
     blocked.write_text("a file where a folder should be")
     ws = Workspace(tmp_path, {"partners": [
@@ -208,13 +208,20 @@ def test_a_failing_destination_does_not_stop_other_partners(tmp_path, story_doc)
         {"name": "fine", "destinations": ["public"]}]})
     ws.drop("x.json", story_doc(id="x"))
     report = ws.publisher().push()
-    assert report.failures and all("partner broken" in f for f in report.failures)
+    assert not report.ok and report.failures == [] and report.dead == []
+    assert len(report.retrying) == 3 and all("partner broken" in f for f in report.retrying)
     assert (ws.public / "items/x/v1.xml").is_file()
     assert (ws.public / "feeds/rss.xml").is_file()
-    assert report.released == []  # not every partner has it yet: the next push tries again
+    assert report.released == [("x", 1)]  # in the ledger: the rest is the ledger's job
+    [broken] = [p for p in ws.store.status(ws.clock.now()) if p["partner"] == "broken"]
+    assert broken["failed"] == 3 and "Not a directory" in broken["last_error"]
+
     blocked.unlink()
+    too_soon = ws.publisher().push()  # the clock has not moved: no retry is due yet
+    assert too_soon.written == 0 and not (blocked / "items/x/v1.xml").exists()
+    ws.clock.set(ws.clock.now() + timedelta(minutes=5))
     retry = ws.publisher().push()
-    assert retry.released == [("x", 1)] and (blocked / "items/x/v1.xml").is_file()
+    assert retry.ok and retry.written == 3 and (blocked / "items/x/v1.xml").is_file()
     ws.store.close()
 
 

@@ -111,6 +111,7 @@ def push(obj: _Context, source_dir: Path | None, as_json: bool) -> None:
             report = publisher.push(progress=bar)
         else:
             report = publisher.push()
+        publisher.close()
         store.close()
     except WirepubError as exc:
         _fail(str(exc))
@@ -120,6 +121,10 @@ def push(obj: _Context, source_dir: Path | None, as_json: bool) -> None:
         click.secho(f"rejected: {rejection.error}", fg="red", err=True)
     for failure in report.failures:
         click.secho(f"failed: {failure}", fg="red", err=True)
+    for retry in report.retrying:
+        click.secho(f"will retry: {retry}", fg="yellow", err=True)
+    for dead in report.dead:
+        click.secho(f"dead: {dead}", fg="red", err=True)
     if as_json:
         click.echo(json.dumps({
             "new": [{"id": i, "version": v} for i, v in report.new],
@@ -129,6 +134,8 @@ def push(obj: _Context, source_dir: Path | None, as_json: bool) -> None:
             "rejected": [{"file": r.error.file, "field": r.error.field, "reason": r.error.reason}
                          for r in report.rejected],
             "failures": report.failures,
+            "retrying": report.retrying,
+            "dead": report.dead,
             "documents_written": report.written,
             "destinations": report.destinations,
             "ok": report.ok,
@@ -137,8 +144,8 @@ def push(obj: _Context, source_dir: Path | None, as_json: bool) -> None:
         held = "".join(f"\n  held under embargo: {i} v{v} until {t.isoformat()}" for i, v, t in report.held)
         click.echo(
             f"{len(report.released)} released, {len(report.held)} held, {len(report.rejected)} rejected, "
-            f"{len(report.failures)} failed, {report.unchanged} unchanged; {report.written} documents written "
-            f"to {', '.join(report.destinations)}" + held
+            f"{len(report.failures)} failed, {report.unchanged} unchanged; {report.written} documents delivered "
+            f"to {', '.join(report.destinations)}; {len(report.retrying)} to retry, {len(report.dead)} dead" + held
         )
     sys.exit(0 if report.ok else EXIT_FAILED)
 

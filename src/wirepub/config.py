@@ -6,6 +6,7 @@ Without a configuration file wirepub runs on embedded defaults: stories from ./s
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import tomllib
@@ -19,6 +20,8 @@ from jsonschema.exceptions import best_match
 
 from wirepub.errors import ConfigError
 from wirepub.resources import schema_path
+from wirepub.story import Story
+from wirepub.transports import Destination
 
 ALL_FORMATS = ("newsml-g2", "rss", "jsonfeed")
 CONFIG_ENV = "WIREPUB_CONFIG"
@@ -50,11 +53,58 @@ class Channel:
 
 
 @dataclass(frozen=True, slots=True)
+class DeliveryPolicy:
+    max_attempts: int = 10
+    base_delay: float = 2.0
+    max_delay: float = 900.0
+    max_age: float = 86_400.0
+    concurrency: int = 16
+    partner_concurrency: int = 4
+
+
+@dataclass(frozen=True, slots=True)
+class StoryFilter:
+    """Which stories a partner takes. Every condition given must hold; an empty filter takes everything."""
+
+    any_subjects: frozenset[str] = frozenset()
+    all_subjects: frozenset[str] = frozenset()
+    any_keywords: frozenset[str] = frozenset()
+    all_keywords: frozenset[str] = frozenset()
+    languages: frozenset[str] = frozenset()
+    genres: frozenset[str] = frozenset()
+    max_urgency: int | None = None
+
+    def matches(self, story: Story) -> bool:
+        subjects = {s.code for s in story.subjects if s.code} | {s.name.casefold() for s in story.subjects}
+        keywords = {k.casefold() for k in story.keywords}
+        lang = story.language.casefold()
+        return (
+            (not self.any_subjects or bool(self.any_subjects & subjects))
+            and self.all_subjects <= subjects
+            and (not self.any_keywords or bool(self.any_keywords & keywords))
+            and self.all_keywords <= keywords
+            and (not self.languages or lang in self.languages or lang.split("-")[0] in self.languages)
+            and (not self.genres or (story.genre or "").casefold() in self.genres)
+            and (self.max_urgency is None or (story.urgency or 5) <= self.max_urgency)
+        )
+
+    @classmethod
+    def from_config(cls, raw: dict[str, Any]) -> StoryFilter:
+        def norm(key: str, fold_codes: bool = False) -> frozenset[str]:
+            return frozenset(v if fold_codes and ":" in v else v.casefold() for v in raw.get(key, ()))
+
+        return cls(norm("any_subjects", True), norm("all_subjects", True), norm("any_keywords"),
+                   norm("all_keywords"), norm("languages"), norm("genres"), raw.get("max_urgency"))
+
+
+@dataclass(frozen=True, slots=True)
 class Partner:
     name: str
-    destinations: tuple[str, ...]
+    destinations: tuple[Destination, ...]
     formats: tuple[str, ...] = ALL_FORMATS
     templates: dict[str, Path] = field(default_factory=dict)
+    filter: StoryFilter = StoryFilter()
+    delivery: DeliveryPolicy = DeliveryPolicy()
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +118,7 @@ class Config:
     channel: Channel
     partners: tuple[Partner, ...]
     official_schemas: dict[str, Path]
+    delivery: DeliveryPolicy = DeliveryPolicy()
     path: Path | None = None  # the file it came from; None for the embedded defaults
 
 
@@ -117,12 +168,17 @@ def build_config(raw: dict[str, Any], *, base_dir: Path, path: Path | None) -> C
         relative = store_url.removeprefix("sqlite:///")
         if relative and relative != ":memory:":
             store_url = f"sqlite:///{resolve(relative)}"
+    delivery = DeliveryPolicy(**raw.get("delivery", {}))
     partners = tuple(
         Partner(
             name=p["name"],
-            destinations=tuple(p["destinations"]),
+            destinations=tuple(Destination(d) if isinstance(d, str)
+                               else Destination(d["url"], {k: v for k, v in d.items() if k != "url"})
+                               for d in p["destinations"]),
             formats=tuple(p.get("formats", ALL_FORMATS)),
             templates={fmt: resolve(t) for fmt, t in p.get("templates", {}).items()},
+            filter=StoryFilter.from_config(p.get("filter", {})),
+            delivery=dataclasses.replace(delivery, **p.get("delivery", {})),
         )
         for p in raw.get("partners", [{"name": "local", "destinations": ["public"]}])
     )
@@ -153,5 +209,6 @@ def build_config(raw: dict[str, Any], *, base_dir: Path, path: Path | None) -> C
         channel=Channel(**raw.get("channel", {})),
         partners=partners,
         official_schemas=official,
+        delivery=delivery,
         path=path,
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -17,13 +18,14 @@ from typing import Any
 
 from wirepub.clock import Clock, SystemClock
 from wirepub.config import Config, Partner
+from wirepub.delivery import Deliverer
 from wirepub.errors import ConfigError, StoryError, WirepubError
 from wirepub.formats import FeedFormat, ItemFormat, RenderContext, get_format
 from wirepub.sources import Rejection
 from wirepub.sources.hotfolder import HotFolder
-from wirepub.store import Store, StoredVersion
+from wirepub.store import NewDelivery, Store, StoredVersion
 from wirepub.story import Story, story_from_document
-from wirepub.transports import Put, Transport, open_transport
+from wirepub.transports import Destination, Transport, open_transport
 from wirepub.validate import Validator, detect_format
 
 log = logging.getLogger("wirepub.publisher")
@@ -39,14 +41,16 @@ class PushReport:
     released: list[tuple[str, int]] = field(default_factory=list)
     held: list[tuple[str, int, datetime]] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)     # could not be rendered or validated
+    retrying: list[str] = field(default_factory=list)     # delivery failed, will be retried
+    dead: list[str] = field(default_factory=list)         # delivery given up on
     warnings: list[str] = field(default_factory=list)
     written: int = 0
     destinations: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.failures and not self.rejected
+        return not (self.failures or self.rejected or self.retrying or self.dead)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +80,9 @@ class Publisher:
             copyright_holder=p.copyright_holder, copyright_notice=p.copyright_notice, usage_terms=p.usage_terms)
         self.validator = validator or Validator(config.official_schemas)
         self._transports: dict[str, Transport] = {}
+        self._lock = threading.Lock()
         self._stories: dict[tuple[str, int], Story] = {}
+        self._bodies: dict[str, bytes] = {}  # documents rendered in this run, so delivery need not reread them
 
     # --- the flow -------------------------------------------------------------------------------
 
@@ -93,8 +99,17 @@ class Publisher:
             self.release(version, now, report)
         for partner in self.config.partners:
             self.rebuild_feeds(partner, report)
+        self.deliver(report)
         report.held = [(v.story_id, v.version, v.embargo) for v in self.store.held(now) if v.embargo]
         return report
+
+    def deliver(self, report: PushReport) -> None:
+        """Attempt every delivery that is due (new ones, and retries whose time has come)."""
+        outcome = Deliverer(self.config, self.store, self._transport, self.clock).run(self._bodies)
+        self._bodies.clear()
+        report.written += outcome.delivered
+        report.retrying.extend(outcome.failed)
+        report.dead.extend(outcome.dead)
 
     def intake(self, report: PushReport) -> None:
         collected = self.source.collect()
@@ -163,35 +178,38 @@ class Publisher:
         return dataclasses.replace(story, **changes) if changes else story
 
     def release(self, version: StoredVersion, now: datetime, report: PushReport) -> None:
-        """Deliver every item document of one due story version; mark it released when all are out."""
+        """Render and validate every document of one due story version for the partners it goes to, and
+        put them in the ledger together with the fact that the version is released (one transaction)."""
         try:
             latest = self.store.latest_version(version.story_id)
             if latest is not None and latest.version > version.version:
                 # A newer version (a correction, a kill) arrived before this one went out: it replaces it.
-                self.store.mark_released(version.story_id, version.version, now)
+                self.store.enqueue([], release=(version.story_id, version.version), now=now)
                 log.info("superseded story=%s version=%d by=%d", version.story_id, version.version,
                          latest.version)
                 return
             story = self._story(version)
-            ok = True
+            rows = []
             for partner in self.config.partners:
-                if story.withdrawn and not self.store.received(partner.name, story.id):
-                    continue  # a kill goes only to partners that had the story
+                if story.withdrawn:
+                    if not self.store.received(partner.name, story.id):
+                        continue  # a kill goes only to partners that had the story
+                elif not partner.filter.matches(story):
+                    continue
                 for fmt in _formats(partner, "item"):
-                    doc = self._render_item(partner, fmt, story)
-                    ok &= self._deliver(partner, doc, report, once=True)
-            if ok:
-                self.store.mark_released(story.id, story.version, now)
-                report.released.append((story.id, story.version))
+                    rows += self._rows(partner, self._render_item(partner, fmt, story))
+            self.store.enqueue(rows, release=(story.id, story.version), now=now)
+            report.released.append((story.id, story.version))
         except WirepubError as exc:
             report.failures.append(str(exc))
             log.error("release failed story=%s version=%d error=%s", version.story_id, version.version, exc)
 
     def rebuild_feeds(self, partner: Partner, report: PushReport) -> None:
+        """Each feed of a partner from the latest stories it takes; queued only if its bytes changed."""
         feed_formats = _formats(partner, "feed")
         if not feed_formats:
             return
-        stories = [self._story(v) for v in self.store.feed_versions(self.config.channel.max_items)]
+        stories = self._feed_stories(partner)
         for fmt in feed_formats:
             path = FEED_PATH.format(format=fmt.name, ext=fmt.extension)
             try:
@@ -202,8 +220,20 @@ class Publisher:
                 report.failures.append(f"partner {partner.name}: {exc}")
                 log.error("feed failed partner=%s format=%s error=%s", partner.name, fmt.name, exc)
                 continue
-            self._deliver(partner, Document(partner.name, fmt.name, path, data, fmt.media_type), report,
-                          once=False)
+            doc = Document(partner.name, fmt.name, path, data, fmt.media_type)
+            self.store.enqueue(self._rows(partner, doc), release=None, now=self.clock.now())
+
+    def _feed_stories(self, partner: Partner) -> list[Story]:
+        wanted = self.config.channel.max_items
+        chosen: list[Story] = []
+        offset = 0
+        while len(chosen) < wanted:
+            page = self.store.feed_versions(limit=max(wanted, 200), offset=offset)
+            chosen += [s for s in map(self._story, page) if partner.filter.matches(s)]
+            if len(page) < max(wanted, 200):
+                break
+            offset += len(page)
+        return chosen[:wanted]
 
     # --- one document at a time (wirepub render / wirepub validate) -----------------------------
 
@@ -240,47 +270,27 @@ class Publisher:
         path = ITEM_PATH.format(id=story.id, version=story.version, ext=fmt.extension)
         return Document(partner.name, fmt.name, path, data, fmt.media_type, story.id, story.version)
 
-    def _deliver(self, partner: Partner, doc: Document, report: PushReport, *, once: bool) -> bool:
-        """Put a document at each of the partner's destinations that does not have it yet.
-        once=True (item documents): a path once delivered is never written again, so a partner never
-        holds two different copies of one version. once=False (feeds): written whenever the bytes change."""
-        ok = True
-        for url in partner.destinations:
-            if once:
-                done = self.store.delivered(partner=partner.name, destination=url, path=doc.path)
-            else:
-                done = self.store.last_delivered_sha(
-                    partner=partner.name, destination=url, path=doc.path) == doc.sha256
-            if done:
-                continue
-            try:
-                self._transport(url).put(Put(doc.path, doc.data, doc.media_type,
-                                             kind="item" if doc.story_id else "feed", format=doc.format,
-                                             story_id=doc.story_id, version=doc.version,
-                                             idempotency_key=doc.sha256))
-            except WirepubError as exc:
-                ok = False
-                report.failures.append(f"partner {partner.name}, {doc.format} {doc.path}: {exc}")
-                log.error("delivery failed partner=%s format=%s path=%s destination=%s error=%s",
-                          partner.name, doc.format, doc.path, url, exc)
-                continue
-            self.store.record_deliveries([{
-                "partner": partner.name, "destination": url, "path": doc.path, "format": doc.format,
-                "story_id": doc.story_id, "version": doc.version, "sha256": doc.sha256,
-                "delivered_at": self.clock.now()}])
-            report.written += 1
-            log.info("delivered partner=%s format=%s path=%s story=%s version=%s",
-                     partner.name, doc.format, doc.path, doc.story_id or "-", doc.version or "-")
-        return ok
+    def _rows(self, partner: Partner, doc: Document) -> list[NewDelivery]:
+        self._bodies[doc.sha256] = doc.data
+        return [NewDelivery(partner=partner.name, destination=dest.url, path=doc.path, format=doc.format,
+                            kind="item" if doc.story_id else "feed", media_type=doc.media_type, body=doc.data,
+                            sha256=doc.sha256, story_id=doc.story_id, version=doc.version)
+                for dest in partner.destinations]
 
     def _context(self, partner: Partner, fmt: ItemFormat | FeedFormat, feed_path: str = "") -> RenderContext:
         return RenderContext(self.config.provider, self.config.channel,
                              template=partner.templates.get(fmt.name), feed_path=feed_path)
 
-    def _transport(self, url: str) -> Transport:
-        if url not in self._transports:
-            self._transports[url] = open_transport(url, base_dir=self.config.base_dir)
-        return self._transports[url]
+    def _transport(self, destination: Destination) -> Transport:
+        with self._lock:
+            if destination.url not in self._transports:
+                self._transports[destination.url] = open_transport(destination, base_dir=self.config.base_dir)
+            return self._transports[destination.url]
+
+    def close(self) -> None:
+        for transport in self._transports.values():
+            transport.close()
+        self._transports.clear()
 
     def _story(self, version: StoredVersion) -> Story:
         key = (version.story_id, version.version)

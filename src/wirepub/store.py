@@ -17,7 +17,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from wirepub.errors import ConfigError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+ADVISORY_LOCK = 0x77697265  # 'wire': one process upgrades a PostgreSQL store at a time
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
@@ -60,6 +61,16 @@ story_versions = sa.Table(
 )
 sa.Index("ix_story_versions_pending", story_versions.c.released_at, story_versions.c.embargo)
 
+documents = sa.Table(
+    "documents", metadata,
+    sa.Column("sha256", sa.String(64), primary_key=True),   # the bytes, kept so every retry sends the same
+    sa.Column("media_type", sa.String(128), nullable=False),
+    sa.Column("body", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# The outbox: one row per document and destination. pending -> delivered, or failed (with the time of its
+# next attempt) -> ... -> dead. A feed row that a newer feed made pointless is 'superseded'.
 deliveries = sa.Table(
     "deliveries", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -67,14 +78,23 @@ deliveries = sa.Table(
     sa.Column("destination", sa.Text, nullable=False),
     sa.Column("path", sa.Text, nullable=False),
     sa.Column("format", sa.String(32), nullable=False),
+    sa.Column("kind", sa.String(8), nullable=False, server_default="item"),   # item | feed
     sa.Column("story_id", sa.String(128), nullable=True),   # None for a feed document
     sa.Column("version", sa.Integer, nullable=True),
     sa.Column("sha256", sa.String(64), nullable=False),
-    sa.Column("state", sa.String(16), nullable=False),     # delivered (pending/failed/dead come with retries)
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=True),
     sa.Column("delivered_at", UTCDateTime, nullable=True),
     sa.UniqueConstraint("partner", "destination", "path", "sha256", name="uq_delivery_document"),
 )
 sa.Index("ix_deliveries_path", deliveries.c.partner, deliveries.c.destination, deliveries.c.path)
+sa.Index("ix_deliveries_due", deliveries.c.state, deliveries.c.next_attempt_at)
+sa.Index("ix_deliveries_story", deliveries.c.story_id, deliveries.c.partner)
+
+OPEN_STATES = ("pending", "failed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,15 +126,24 @@ class Store:
         self._migrate()
 
     def _migrate(self) -> None:
-        metadata.create_all(self.engine)
+        """Create or upgrade the tables, one step per schema version, in one transaction."""
         with self.engine.begin() as c:
+            if self.engine.dialect.name == "postgresql":
+                c.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK})
+            fresh = not sa.inspect(c).has_table(meta.name)
+            metadata.create_all(c)
             row = c.execute(sa.select(meta.c.value).where(meta.c.key == "schema_version")).first()
+            current = SCHEMA_VERSION if fresh or row is None else int(row.value)
+            if current > SCHEMA_VERSION:
+                raise ConfigError(
+                    f"the store at {self.url} has schema version {current}, newer than this wirepub "
+                    f"understands ({SCHEMA_VERSION}); upgrade wirepub", key="store.url")
+            for version in range(current + 1, SCHEMA_VERSION + 1):
+                MIGRATIONS[version](c)
             if row is None:
                 c.execute(meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
-            elif int(row.value) > SCHEMA_VERSION:
-                raise ConfigError(
-                    f"the store at {self.url} has schema version {row.value}, newer than this wirepub "
-                    f"understands ({SCHEMA_VERSION}); upgrade wirepub", key="store.url")
+            else:
+                c.execute(meta.update().where(meta.c.key == "schema_version").values(value=str(SCHEMA_VERSION)))
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
@@ -186,13 +215,7 @@ class Store:
             ).all()
         return [_stored(r) for r in rows]
 
-    def mark_released(self, story_id: str, version: int, at: datetime) -> None:
-        with self.engine.begin() as c:
-            c.execute(story_versions.update()
-                      .where(story_versions.c.story_id == story_id, story_versions.c.version == version)
-                      .values(released_at=at))
-
-    def feed_versions(self, limit: int) -> list[StoredVersion]:
+    def feed_versions(self, limit: int, offset: int = 0) -> list[StoredVersion]:
         """The latest released version of each story, newest first, leaving out withdrawn stories."""
         sv = story_versions.c
         latest = (
@@ -203,60 +226,208 @@ class Store:
             sa.select(story_versions)
             .join(latest, sa.and_(sv.story_id == latest.c.story_id, sv.version == latest.c.version))
             .where(sv.status == "approved")
-            .order_by(sv.version_created.desc(), sv.story_id).limit(limit)
+            .order_by(sv.version_created.desc(), sv.story_id).limit(limit).offset(offset)
         )
         with self.engine.connect() as c:
             return [_stored(r) for r in c.execute(query).all()]
 
-    # --- deliveries ---------------------------------------------------------------------------
+    # --- the delivery ledger (outbox) -------------------------------------------------------------
 
-    def delivered(self, *, partner: str, destination: str, path: str, sha256: str | None = None) -> bool:
-        """Was a document delivered at this path (with these exact bytes, when sha256 is given)?"""
+    def enqueue(self, rows: Sequence[NewDelivery], *, release: tuple[str, int] | None, now: datetime) -> int:
+        """Record documents to deliver, and (for a story version) that it is released, in ONE transaction:
+        after a crash either all of it is in the ledger or none of it is, so nothing is lost.
+        An item path that has any delivery already is left alone (a partner never gets two different copies
+        of one version); a feed row is added only when its bytes differ from the newest one for its path,
+        and makes older undelivered rows for that path 'superseded'."""
         d = deliveries.c
-        query = sa.select(d.id).where(d.partner == partner, d.destination == destination, d.path == path,
-                                      d.state == "delivered")
-        if sha256 is not None:
-            query = query.where(d.sha256 == sha256)
-        with self.engine.connect() as c:
-            return c.execute(query.limit(1)).first() is not None
-
-    def last_delivered_sha(self, *, partner: str, destination: str, path: str) -> str | None:
-        d = deliveries.c
-        with self.engine.connect() as c:
-            row = c.execute(
-                sa.select(d.sha256).where(d.partner == partner, d.destination == destination, d.path == path,
-                                          d.state == "delivered")
-                .order_by(d.delivered_at.desc(), d.id.desc()).limit(1)
-            ).first()
-        return row.sha256 if row else None
-
-    def received(self, partner: str, story_id: str) -> bool:
-        """Did this partner get any version of this story?"""
-        d = deliveries.c
-        with self.engine.connect() as c:
-            return c.execute(sa.select(d.id).where(d.partner == partner, d.story_id == story_id,
-                                                   d.state == "delivered").limit(1)).first() is not None
-
-    def record_deliveries(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Record documents delivered; one transaction for the batch (the ledger's cost stays small)."""
-        if not rows:
-            return
+        added = 0
         with self.engine.begin() as c:
             for row in rows:
-                exists = c.execute(sa.select(deliveries.c.id).where(
-                    deliveries.c.partner == row["partner"], deliveries.c.destination == row["destination"],
-                    deliveries.c.path == row["path"], deliveries.c.sha256 == row["sha256"])).first()
-                if exists is None:
-                    c.execute(deliveries.insert().values(state="delivered", **row))
-                else:  # the same bytes again (a feed that changed back): it is the latest again
-                    c.execute(deliveries.update().where(deliveries.c.id == exists.id)
-                              .values(state="delivered", delivered_at=row["delivered_at"]))
+                where = (d.partner == row.partner, d.destination == row.destination, d.path == row.path)
+                if row.kind == "item":
+                    if c.execute(sa.select(d.id).where(*where).limit(1)).first() is not None:
+                        continue
+                else:
+                    newest = c.execute(sa.select(d.id, d.sha256).where(*where)
+                                       .order_by(d.created_at.desc(), d.id.desc()).limit(1)).first()
+                    if newest is not None and newest.sha256 == row.sha256:
+                        continue
+                    c.execute(deliveries.update().where(*where, d.state.in_(OPEN_STATES))
+                              .values(state="superseded"))
+                if c.execute(sa.select(documents.c.sha256).where(documents.c.sha256 == row.sha256)).first() is None:
+                    c.execute(documents.insert().values(sha256=row.sha256, media_type=row.media_type,
+                                                        body=row.body, created_at=now))
+                same = c.execute(sa.select(d.id).where(*where, d.sha256 == row.sha256)).first()
+                if same is not None:  # a feed that changed back to bytes it once had
+                    c.execute(deliveries.update().where(d.id == same.id).values(
+                        state="pending", attempts=0, next_attempt_at=now, last_error=None, created_at=now))
+                else:
+                    c.execute(deliveries.insert().values(
+                        partner=row.partner, destination=row.destination, path=row.path, format=row.format,
+                        kind=row.kind, story_id=row.story_id, version=row.version, sha256=row.sha256,
+                        state="pending", attempts=0, next_attempt_at=now, created_at=now))
+                added += 1
+            if release is not None:
+                c.execute(story_versions.update().where(story_versions.c.story_id == release[0],
+                                                        story_versions.c.version == release[1])
+                          .values(released_at=now))
+        return added
+
+    def due_deliveries(self, now: datetime, *, limit: int = 10_000) -> list[DueDelivery]:
+        """Deliveries to attempt now: items before feeds (a feed follows the items it lists), oldest first."""
+        d = deliveries.c
+        query = (
+            sa.select(d.id, d.partner, d.destination, d.path, d.format, d.kind, d.story_id, d.version, d.sha256,
+                      d.attempts, d.created_at, documents.c.media_type)
+            .join(documents, documents.c.sha256 == d.sha256)
+            .where(d.state.in_(OPEN_STATES), sa.or_(d.next_attempt_at.is_(None), d.next_attempt_at <= now))
+            .order_by(sa.case((d.kind == "item", 0), else_=1), d.id).limit(limit)
+        )
+        with self.engine.connect() as c:
+            return [DueDelivery(**r._mapping) for r in c.execute(query).all()]
+
+    def next_attempt(self) -> datetime | None:
+        d = deliveries.c
+        with self.engine.connect() as c:
+            return c.execute(sa.select(sa.func.min(d.next_attempt_at)).where(d.state == "failed")).scalar()
+
+    def document_body(self, sha256: str) -> bytes:
+        with self.engine.connect() as c:
+            body: bytes = c.execute(sa.select(documents.c.body).where(documents.c.sha256 == sha256)).scalar_one()
+        return body
+
+    def finish(self, outcomes: Sequence[Outcome]) -> None:
+        """Record what became of attempted deliveries; one transaction per batch keeps the ledger cheap."""
+        if not outcomes:
+            return
+        d = deliveries.c
+        with self.engine.begin() as c:
+            for o in outcomes:
+                c.execute(deliveries.update().where(d.id == o.id, d.state.in_(OPEN_STATES)).values(
+                    state=o.state, attempts=d.attempts + 1, next_attempt_at=o.next_attempt_at,
+                    last_error=o.error, delivered_at=o.at if o.state == "delivered" else None))
+
+    def received(self, partner: str, story_id: str) -> bool:
+        """Has this partner had (or is it about to have) any version of this story?"""
+        d = deliveries.c
+        with self.engine.connect() as c:
+            query = sa.select(d.id).where(d.partner == partner, d.story_id == story_id,
+                                          d.state.in_(("delivered", *OPEN_STATES)))
+            return c.execute(query.limit(1)).first() is not None
+
+    def delivered(self, *, partner: str, destination: str, path: str) -> bool:
+        d = deliveries.c
+        with self.engine.connect() as c:
+            return c.execute(sa.select(d.id).where(d.partner == partner, d.destination == destination,
+                                                   d.path == path, d.state == "delivered").limit(1)).first() is not None
+
+    def requeue(self, *, now: datetime, partner: str | None = None, include_dead: bool = False) -> int:
+        """Make failed (and, if asked, dead) deliveries due now; dead ones get a fresh set of attempts."""
+        d = deliveries.c
+        states = ("failed", "dead") if include_dead else ("failed",)
+        query = deliveries.update().where(d.state.in_(states))
+        if partner:
+            query = query.where(d.partner == partner)
+        with self.engine.begin() as c:
+            c.execute(query.where(d.state == "dead").values(attempts=0)) if include_dead else None
+            return c.execute(query.values(state="pending", next_attempt_at=now)).rowcount
+
+    def resend(self, story_id: str, *, now: datetime, partner: str | None = None) -> int:
+        """Deliver the latest delivered version of a story again (the same bytes, the same idempotency key)."""
+        d = deliveries.c
+        with self.engine.begin() as c:
+            latest = c.execute(sa.select(sa.func.max(d.version)).where(d.story_id == story_id)).scalar()
+            if latest is None:
+                return 0
+            query = deliveries.update().where(d.story_id == story_id, d.version == latest,
+                                              d.state.in_(("delivered", "dead", "failed")))
+            if partner:
+                query = query.where(d.partner == partner)
+            return c.execute(query.values(state="pending", next_attempt_at=now, attempts=0)).rowcount
+
+    def status(self, now: datetime) -> list[dict[str, Any]]:
+        """Per partner: deliveries by state, the last error, the oldest open delivery's age in seconds."""
+        d = deliveries.c
+        with self.engine.connect() as c:
+            counts = c.execute(sa.select(d.partner, d.state, sa.func.count(), sa.func.min(d.created_at))
+                               .group_by(d.partner, d.state)).all()
+            errors = c.execute(sa.select(d.partner, d.last_error, d.destination, d.path)
+                               .where(d.last_error.is_not(None), d.state.in_(("failed", "dead")))
+                               .order_by(d.id.desc())).all()
+        out: dict[str, dict[str, Any]] = {}
+        for partner, state, count, oldest in counts:
+            entry = out.setdefault(partner, {"partner": partner, "pending": 0, "delivered": 0, "failed": 0,
+                                             "dead": 0, "superseded": 0, "last_error": None,
+                                             "oldest_pending_seconds": None})
+            entry[state] = count
+            if state in OPEN_STATES and oldest is not None:
+                age = (now - oldest).total_seconds()
+                prev = entry["oldest_pending_seconds"]
+                entry["oldest_pending_seconds"] = age if prev is None else max(prev, age)
+        for partner, error, destination, path in errors:
+            if partner in out and out[partner]["last_error"] is None:
+                out[partner]["last_error"] = f"{path} -> {destination}: {error}"
+        return sorted(out.values(), key=lambda e: e["partner"])
 
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as c:
             versions = c.execute(sa.select(sa.func.count()).select_from(story_versions)).scalar_one()
             docs = c.execute(sa.select(sa.func.count()).select_from(deliveries)).scalar_one()
         return {"story_versions": versions, "deliveries": docs}
+
+
+@dataclass(frozen=True, slots=True)
+class NewDelivery:
+    partner: str
+    destination: str
+    path: str
+    format: str
+    kind: str                 # item | feed
+    media_type: str
+    body: bytes
+    sha256: str
+    story_id: str | None = None
+    version: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DueDelivery:
+    id: int
+    partner: str
+    destination: str
+    path: str
+    format: str
+    kind: str
+    story_id: str | None
+    version: int | None
+    sha256: str
+    attempts: int
+    created_at: datetime | None
+    media_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    id: int
+    state: str                        # delivered | failed | dead
+    at: datetime
+    next_attempt_at: datetime | None = None
+    error: str | None = None
+
+
+def _migrate_to_2(c: Connection) -> None:
+    """v1 -> v2: the deliveries table becomes an outbox with attempts and retries; documents keep the bytes."""
+    have = {col["name"] for col in sa.inspect(c).get_columns("deliveries")}
+    for column in ("kind", "attempts", "next_attempt_at", "last_error", "created_at"):
+        if column not in have:
+            col = deliveries.c[column]
+            ddl_type = col.type.compile(dialect=c.dialect)
+            default = f" DEFAULT '{col.server_default.arg}'" if col.server_default is not None else ""  # type: ignore[attr-defined]
+            c.execute(sa.text(f"ALTER TABLE deliveries ADD COLUMN {column} {ddl_type}{default}"))
+    # v1 delivered documents without keeping their bytes; they stay on record as delivered.
+
+
+MIGRATIONS = {2: _migrate_to_2}
 
 
 def _stored(row: sa.Row[Any]) -> StoredVersion:
