@@ -13,6 +13,9 @@ from wirepub.config import Config, build_config
 from wirepub.publisher import Publisher
 from wirepub.store import Store
 
+# Fixture modules: stores (SQLite and PostgreSQL) and the real servers the transports are tested against.
+pytest_plugins = ["stores"]
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 

@@ -1,0 +1,222 @@
+"""The delivery ledger: retries with backoff, dead letters, Retry-After, idempotency keys, filters, kills
+and superseded feeds; on SQLite and on a real PostgreSQL. Time is a FixedClock: nothing here sleeps."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import sqlite3
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import Workspace
+from wirepub.config import DeliveryPolicy
+from wirepub.delivery import backoff
+from wirepub.store import SCHEMA_VERSION, Store
+from wirepub.transports import TRANSPORTS, DeliveryError, Destination, Put
+
+
+class Scripted:
+    """A transport that answers from a script. A unit-test double, on purpose: these tests pin the retry
+    policy, which must not depend on how a real server happens to fail; the real transports are tested
+    against real servers in test_transport_*.py."""
+
+    script: list[Exception | None] = []
+    seen: list[Put] = []
+
+    def __init__(self, destination: Destination, *, base_dir: Path) -> None:
+        self.url = destination.url
+        self.location = destination.url
+
+    def put(self, doc: Put) -> None:
+        Scripted.seen.append(doc)
+        outcome = Scripted.script.pop(0) if Scripted.script else None
+        if outcome is not None:
+            raise outcome
+
+    def delete(self, path: str) -> None:
+        pass
+
+    def probe(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def scripted(monkeypatch: pytest.MonkeyPatch) -> type[Scripted]:
+    monkeypatch.setitem(TRANSPORTS, "scripted", f"{__name__}:Scripted")
+    Scripted.script, Scripted.seen = [], []
+    return Scripted
+
+
+def workspace_with(tmp_path: Path, url: str | None = None, **raw: Any) -> Workspace:
+    ws = Workspace(tmp_path, raw)
+    if url:
+        ws.store.close()
+        ws.config = dataclasses.replace(ws.config, store_url=url)
+        ws.store = Store(url)
+    return ws
+
+
+def one_partner(dest: str = "scripted://partner", formats: tuple[str, ...] = ("newsml-g2",), **delivery: Any):
+    return {"partners": [{"name": "p", "destinations": [dest], "formats": list(formats)}],
+            "delivery": {"base_delay": 10, "max_delay": 100, **delivery}}
+
+
+def test_backoff_doubles_with_jitter_and_is_capped():
+    policy = DeliveryPolicy(base_delay=2, max_delay=60)
+    rng = random.Random(1)
+    for attempt, ceiling in [(1, 2), (2, 4), (3, 8), (4, 16), (5, 32), (6, 60), (20, 60)]:
+        delays = [backoff(attempt, policy, rng) for _ in range(200)]
+        assert all(ceiling / 2 <= d <= ceiling for d in delays), (attempt, min(delays), max(delays))
+        assert max(delays) - min(delays) > ceiling / 4  # really jittered
+
+
+def test_retried_with_growing_delays_then_dead_then_retried_by_hand(tmp_path, scripted, store_url):
+    ws = workspace_with(tmp_path, store_url, **one_partner(max_attempts=3))
+    scripted.script = [DeliveryError("down", retryable=True)] * 3
+    ws.drop("a.json", {"id": "a", "headline": "H", "body": "B", "version_created": "2026-11-25T10:00:00Z"})
+    assert len(ws.publisher().push().retrying) == 1
+    [row] = ws.store.status(ws.clock.now())
+    assert row["failed"] == 1 and row["last_error"].endswith("down")
+    first_retry = ws.store.next_attempt()
+    assert timedelta(seconds=5) <= first_retry - ws.clock.now() <= timedelta(seconds=10)
+
+    ws.clock.set(first_retry - timedelta(seconds=1))
+    assert ws.publisher().push().retrying == []          # not due yet: not attempted
+    assert len(scripted.seen) == 1
+    ws.clock.set(first_retry)
+    assert len(ws.publisher().push().retrying) == 1      # second attempt
+    second_retry = ws.store.next_attempt()
+    assert timedelta(seconds=10) <= second_retry - ws.clock.now() <= timedelta(seconds=20)
+    ws.clock.set(second_retry)
+    dead = ws.publisher().push().dead                    # third attempt was the last
+    assert len(dead) == 1 and "gave up after 3 attempts" in dead[0]
+    assert ws.store.status(ws.clock.now())[0]["dead"] == 1
+    assert len({p.idempotency_key for p in scripted.seen}) == 1  # every attempt, the same key
+
+    assert ws.store.requeue(now=ws.clock.now(), include_dead=True) == 1
+    report = ws.publisher().push()
+    assert report.ok and report.written == 1
+    assert ws.store.status(ws.clock.now())[0]["delivered"] == 1
+    ws.store.close()
+
+
+def test_a_refusal_is_dead_at_once_and_retry_after_is_honoured(tmp_path, scripted):
+    ws = workspace_with(tmp_path, **one_partner())
+    scripted.script = [DeliveryError("404 Not Found", retryable=False),
+                       DeliveryError("429 Too Many Requests", retryable=True, retry_after=120)]
+    ws.drop("a.json", {"id": "a", "headline": "H", "body": "B", "version_created": "2026-11-25T10:00:00Z"})
+    ws.drop("b.json", {"id": "b", "headline": "H", "body": "C", "version_created": "2026-11-25T10:01:00Z"})
+    report = ws.publisher().push()
+    assert len(report.dead) == 1 and "not retryable" in report.dead[0] and "404" in report.dead[0]
+    assert len(report.retrying) == 1
+    assert ws.store.next_attempt() - ws.clock.now() == timedelta(seconds=120)
+    ws.store.close()
+
+
+def test_too_old_is_dead_whatever_the_attempts(tmp_path, scripted):
+    ws = workspace_with(tmp_path, **one_partner(max_age=60, max_attempts=100))
+    scripted.script = [DeliveryError("down", retryable=True)] * 10
+    ws.drop("a.json", {"id": "a", "headline": "H", "body": "B", "version_created": "2026-11-25T10:00:00Z"})
+    ws.publisher().push()
+    ws.clock.set(ws.clock.now() + timedelta(seconds=61))
+    report = ws.publisher().push()
+    assert len(report.dead) == 1 and "older than max_age" in report.dead[0]
+    ws.store.close()
+
+
+def test_filters_choose_what_each_partner_gets_in_items_and_feeds(tmp_path, story_doc, store_url):
+    ws = workspace_with(tmp_path, store_url, partners=[
+        {"name": "war", "destinations": ["war"], "filter": {"any_subjects": ["medtop:16000000"]}},
+        {"name": "arabic-urgent", "destinations": ["ar"], "filter": {"languages": ["ar"], "max_urgency": 3}},
+        {"name": "all", "destinations": ["all"]}])
+    ws.drop("w.json", story_doc(id="w", subjects=[{"name": "war", "code": "medtop:16000000"}]))
+    ws.drop("a.json", story_doc(id="a", language="ar", urgency=2))
+    ws.drop("slow.json", story_doc(id="slow", language="ar-EG", urgency=6))
+    assert ws.publisher().push().ok
+    items = {name: sorted(p.name for p in (tmp_path / name / "items").iterdir()) for name in ("war", "ar", "all")}
+    assert items == {"war": ["w"], "ar": ["a"], "all": ["a", "slow", "w"]}
+    assert b"urn:newsml:wirepub.example:w" in (tmp_path / "war/feeds/rss.xml").read_bytes()
+    assert b"urn:newsml:wirepub.example:a" not in (tmp_path / "war/feeds/rss.xml").read_bytes()
+    ws.store.close()
+
+
+def test_a_kill_goes_only_to_partners_that_had_the_story(tmp_path, story_doc, store_url):
+    ws = workspace_with(tmp_path, store_url, partners=[
+        {"name": "en", "destinations": ["en"], "filter": {"languages": ["en"]}},
+        {"name": "fr", "destinations": ["fr"], "filter": {"languages": ["fr"]}}])
+    ws.drop("s.json", story_doc(id="s"))
+    ws.publisher().push()
+    ws.drop("kill.json", story_doc(id="s", version=2, status="withdrawn", language="fr",
+                                   version_created="2026-11-25T11:00:00Z"))
+    assert ws.publisher().push().ok
+    assert (tmp_path / "en/items/s/v2.xml").is_file()
+    assert not (tmp_path / "fr/items").exists()
+    ws.store.close()
+
+
+def test_while_a_partner_is_down_only_its_newest_feed_is_delivered(tmp_path, scripted, story_doc):
+    ws = workspace_with(tmp_path, **one_partner(formats=("rss",)))
+    scripted.script = [DeliveryError("down", retryable=True)]
+    ws.drop("a.json", story_doc(id="a"))
+    ws.publisher().push()
+    ws.drop("b.json", story_doc(id="b", version_created="2026-11-25T10:05:00Z",
+                                first_created="2026-11-25T10:05:00Z"))
+    ws.clock.set(ws.clock.now() + timedelta(minutes=10))
+    assert ws.publisher().push().ok
+    delivered = [p for p in scripted.seen if p.path == "feeds/rss.xml"]
+    assert len(delivered) == 2  # the failed first feed, then only the newest one
+    assert b"urn:newsml:wirepub.example:b" in delivered[-1].data
+    assert ws.store.status(ws.clock.now())[0]["superseded"] == 1
+    ws.store.close()
+
+
+def test_resend_delivers_the_same_bytes_again(tmp_path, scripted, story_doc):
+    ws = workspace_with(tmp_path, **one_partner())
+    ws.drop("a.json", story_doc(id="a"))
+    ws.publisher().push()
+    assert ws.store.resend("a", now=ws.clock.now()) == 1
+    ws.publisher().push()
+    assert len(scripted.seen) == 2 and scripted.seen[0] == scripted.seen[1]
+    ws.store.close()
+
+
+def test_a_version_1_store_upgrades_itself(tmp_path):
+    db = tmp_path / "old.db"
+    with sqlite3.connect(db) as c:
+        c.executescript("""
+            CREATE TABLE wirepub_meta (key VARCHAR(64) PRIMARY KEY, value VARCHAR(256) NOT NULL);
+            INSERT INTO wirepub_meta VALUES ('schema_version', '1');
+            CREATE TABLE deliveries (id INTEGER PRIMARY KEY, partner VARCHAR(128) NOT NULL, destination TEXT NOT NULL,
+                path TEXT NOT NULL, format VARCHAR(32) NOT NULL, story_id VARCHAR(128), version INTEGER,
+                sha256 VARCHAR(64) NOT NULL, state VARCHAR(16) NOT NULL, delivered_at DATETIME,
+                CONSTRAINT uq_delivery_document UNIQUE (partner, destination, path, sha256));
+            INSERT INTO deliveries VALUES (1, 'p', 'public', 'items/a/v1.xml', 'newsml-g2', 'a', 1, 'x',
+                'delivered', '2026-11-01 10:00:00');
+        """)
+    store = Store(f"sqlite:///{db}")
+    assert store.delivered(partner="p", destination="public", path="items/a/v1.xml")
+    assert store.received("p", "a")
+    with sqlite3.connect(db) as c:
+        assert c.execute("SELECT value FROM wirepub_meta").fetchone() == (str(SCHEMA_VERSION),)
+        columns = {row[1] for row in c.execute("PRAGMA table_info(deliveries)")}
+    assert {"attempts", "next_attempt_at", "last_error", "kind", "created_at"} <= columns
+    store.close()
+    Store(f"sqlite:///{db}").close()  # opening again changes nothing
+
+
+def test_a_store_newer_than_wirepub_is_refused(tmp_path):
+    from wirepub.errors import ConfigError
+
+    url = f"sqlite:///{tmp_path}/new.db"
+    Store(url).close()
+    with sqlite3.connect(tmp_path / "new.db") as c:
+        c.execute("UPDATE wirepub_meta SET value = '99'")
+    with pytest.raises(ConfigError, match="newer than this wirepub"):
+        Store(url)
