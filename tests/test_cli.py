@@ -124,3 +124,43 @@ def test_help_teaches():
     assert result.returncode == 0
     for command in ("init", "push", "render", "validate"):
         assert command in result.stdout
+
+
+def test_status_retry_resend_and_partners_check(tmp_path):
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where a folder should be")
+    (tmp_path / "wirepub.toml").write_text(
+        '[delivery]\nmax_attempts = 1\n\n'
+        '[[partners]]\nname = "ok"\ndestinations = ["public"]\n\n'
+        f'[[partners]]\nname = "down"\ndestinations = ["{blocked}"]\nformats = ["newsml-g2"]\n')
+    (tmp_path / "stories").mkdir()
+    (tmp_path / "stories/a.json").write_text(json.dumps(
+        {"id": "a", "headline": "H", "body": "B", "version_created": "2026-11-25T10:00:00Z"}))
+    push = run("push", cwd=tmp_path)
+    assert push.returncode == 1 and "dead:" in push.stderr and "Not a directory" in push.stderr
+
+    status = run("status", "--json", cwd=tmp_path)
+    assert status.returncode == 1  # something is dead
+    rows = {r["partner"]: r for r in json.loads(status.stdout)}
+    assert rows["ok"]["delivered"] == 3 and rows["down"]["dead"] == 1
+    assert "Not a directory" in rows["down"]["last_error"]
+    assert "down" in run("status", cwd=tmp_path).stdout
+
+    check = run("partners", "check", "--json", cwd=tmp_path)
+    assert check.returncode == 1
+    assert {(r["partner"], r["ok"]) for r in json.loads(check.stdout)} == {("ok", True), ("down", False)}
+    assert not list((tmp_path / "public").glob(".wirepub-probe*"))
+    assert "ok: newsml-g2, rss, jsonfeed" in run("partners", cwd=tmp_path).stdout
+
+    blocked.unlink()
+    assert run("retry", cwd=tmp_path).stdout.startswith("0 requeued")  # dead ones need --dead
+    retried = run("retry", "--dead", "--partner", "down", cwd=tmp_path)
+    assert retried.returncode == 0, retried.stderr
+    assert "1 requeued; 1 delivered" in retried.stdout and (blocked / "items/a/v1.xml").is_file()
+    assert run("status", cwd=tmp_path).returncode == 0
+
+    (blocked / "items/a/v1.xml").unlink()
+    resent = run("resend", "a", "--partner", "down", cwd=tmp_path)
+    assert resent.returncode == 0, resent.stderr
+    assert (blocked / "items/a/v1.xml").is_file()
+    assert run("resend", "nope", cwd=tmp_path).returncode == 1

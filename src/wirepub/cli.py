@@ -56,6 +56,9 @@ def main(ctx: click.Context, config_path: str | None, verbose: int) -> None:
       wirepub push                 publish what is in the stories folder, now
       wirepub render FILE -f rss   show the document a story becomes
       wirepub validate FILE...     check documents against their schemas
+      wirepub status               what each partner has, and what is waiting or failing
+      wirepub retry / resend       try failed deliveries now / send a story again
+      wirepub partners check       try every destination with a probe
     """
     logging.basicConfig(
         level=logging.WARNING - 10 * min(verbose, 2), stream=sys.stderr,
@@ -204,6 +207,137 @@ def validate(obj: _Context, files: tuple[Path, ...], as_json: bool) -> None:
             else:
                 click.secho(f"{r['file']}: INVALID: {r['error']}", fg="red")
     sys.exit(0 if all(r["valid"] for r in results) else EXIT_FAILED)
+
+
+def _open(obj: _Context) -> tuple[Any, Any]:
+    from wirepub.publisher import Publisher
+    from wirepub.store import Store
+
+    config = obj.config
+    store = Store(config.store_url)
+    return Publisher(config, store), store
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON, for scripts and monitoring.")
+@click.pass_obj
+def status(obj: _Context, as_json: bool) -> None:
+    """Deliveries per partner: pending, delivered, failed (to retry), dead; the last error and the age of
+    the oldest undelivered document. Exit status 1 if anything is dead."""
+    try:
+        publisher, store = _open(obj)
+        rows = store.status(publisher.clock.now())
+        store.close()
+    except WirepubError as exc:
+        _fail(str(exc))
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    elif not rows:
+        click.echo("nothing delivered or waiting yet")
+    else:
+        click.echo(f"{'partner':20} {'pending':>8} {'delivered':>10} {'failed':>7} {'dead':>5} {'oldest pending':>15}")
+        for r in rows:
+            age = "-" if r["oldest_pending_seconds"] is None else f"{r['oldest_pending_seconds']:.0f}s"
+            click.echo(f"{r['partner']:20} {r['pending']:>8} {r['delivered']:>10} {r['failed']:>7} {r['dead']:>5} "
+                       f"{age:>15}")
+            if r["last_error"]:
+                click.secho(f"  last error: {r['last_error']}", fg="yellow")
+    sys.exit(EXIT_FAILED if any(r["dead"] for r in rows) else 0)
+
+
+@main.command()
+@click.option("--partner", help="Only this partner's deliveries.")
+@click.option("--dead", "include_dead", is_flag=True, help="Dead deliveries too (with a fresh set of attempts).")
+@click.pass_obj
+def retry(obj: _Context, partner: str | None, include_dead: bool) -> None:
+    """Try failed deliveries now instead of waiting for their next attempt."""
+    from wirepub.publisher import PushReport
+
+    try:
+        publisher, store = _open(obj)
+        count = store.requeue(now=publisher.clock.now(), partner=partner, include_dead=include_dead)
+        report = PushReport()
+        publisher.deliver(report)
+        publisher.close()
+        store.close()
+    except WirepubError as exc:
+        _fail(str(exc))
+    click.echo(f"{count} requeued; {report.written} delivered, {len(report.retrying)} to retry, "
+               f"{len(report.dead)} dead")
+    sys.exit(0 if not (report.retrying or report.dead) else EXIT_FAILED)
+
+
+@main.command()
+@click.argument("story_id")
+@click.option("--partner", help="Only to this partner.")
+@click.pass_obj
+def resend(obj: _Context, story_id: str, partner: str | None) -> None:
+    """Deliver the latest version of STORY_ID again, byte for byte, to the partners that had it."""
+    from wirepub.publisher import PushReport
+
+    try:
+        publisher, store = _open(obj)
+        count = store.resend(story_id, now=publisher.clock.now(), partner=partner)
+        if count == 0:
+            _fail(f"story {story_id} has no deliveries{' to ' + partner if partner else ''} to resend", EXIT_FAILED)
+        report = PushReport()
+        publisher.deliver(report)
+        publisher.close()
+        store.close()
+    except WirepubError as exc:
+        _fail(str(exc))
+    click.echo(f"{count} documents resent; {report.written} delivered, {len(report.retrying)} to retry")
+    sys.exit(0 if not (report.retrying or report.dead) else EXIT_FAILED)
+
+
+@main.group(invoke_without_command=True)
+@click.pass_context
+def partners(ctx: click.Context) -> None:
+    """List the configured partners (`wirepub partners check` tries each destination)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    try:
+        config = ctx.obj.config
+    except WirepubError as exc:
+        _fail(str(exc))
+    for p in config.partners:
+        click.echo(f"{p.name}: {', '.join(p.formats)}")
+        for d in p.destinations:
+            click.echo(f"  -> {d.url}")
+
+
+@partners.command("check")
+@click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
+@click.pass_obj
+def partners_check(obj: _Context, as_json: bool) -> None:
+    """Connect to every destination, authenticate, write and remove a probe; report per partner."""
+    from wirepub.transports import open_transport
+
+    try:
+        config = obj.config
+    except WirepubError as exc:
+        _fail(str(exc))
+    results = []
+    for p in config.partners:
+        for d in p.destinations:
+            try:
+                transport = open_transport(d, base_dir=config.base_dir)
+                try:
+                    transport.probe()
+                finally:
+                    transport.close()
+                results.append({"partner": p.name, "destination": d.url, "ok": True, "error": None})
+            except WirepubError as exc:
+                results.append({"partner": p.name, "destination": d.url, "ok": False, "error": str(exc)})
+    if as_json:
+        click.echo(json.dumps(results, indent=2))
+    else:
+        for r in results:
+            if r["ok"]:
+                click.echo(f"{r['partner']}: {r['destination']}: ok")
+            else:
+                click.secho(f"{r['partner']}: {r['destination']}: FAILED: {r['error']}", fg="red")
+    sys.exit(0 if all(r["ok"] for r in results) else EXIT_FAILED)
 
 
 if __name__ == "__main__":  # pragma: no cover
