@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check bench clean
+.PHONY: demo test check bench clean services
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "wirepub needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -17,8 +17,13 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/wirepub push --source examples/stories
 
+## services: what the tests run besides Python packages (OpenSSH's sshd for SFTP), installed if missing.
+## PostgreSQL tests use the server on 127.0.0.1:5432 where there is one, and skip (saying so) where not.
+services:
+	@bash scripts/test-services.sh
+
 ## test: the whole test suite, then the linters
-test: $(STAMP)
+test: $(STAMP) services
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory check
 
