@@ -32,6 +32,7 @@ log = logging.getLogger("wirepub.publisher")
 
 ITEM_PATH = "items/{id}/v{version}.{ext}"
 FEED_PATH = "feeds/{format}.{ext}"
+RELEASE_BATCH = 100  # story versions per ledger transaction
 
 
 @dataclass
@@ -51,6 +52,12 @@ class PushReport:
     @property
     def ok(self) -> bool:
         return not (self.failures or self.rejected or self.retrying or self.dead)
+
+
+@dataclass
+class Batch:
+    rows: list[NewDelivery] = field(default_factory=list)
+    releases: list[tuple[str, int]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +102,12 @@ class Publisher:
         self.intake(report)
         now = self.clock.now()
         due = self.store.due(now)
+        batch = Batch()
         for version in (progress(due) if progress else due):
-            self.release(version, now, report)
+            self.release(version, now, report, batch)
+            if len(batch.releases) >= RELEASE_BATCH:
+                self._enqueue(batch, now, report)
+        self._enqueue(batch, now, report)
         for partner in self.config.partners:
             self.rebuild_feeds(partner, report)
         self.deliver(report)
@@ -177,14 +188,14 @@ class Publisher:
             changes["first_created"] = datetime.fromisoformat(latest.document["first_created"])
         return dataclasses.replace(story, **changes) if changes else story
 
-    def release(self, version: StoredVersion, now: datetime, report: PushReport) -> None:
+    def release(self, version: StoredVersion, now: datetime, report: PushReport, batch: Batch) -> None:
         """Render and validate every document of one due story version for the partners it goes to, and
-        put them in the ledger together with the fact that the version is released (one transaction)."""
+        add them to the batch that goes into the ledger together with the version's release."""
         try:
             latest = self.store.latest_version(version.story_id)
             if latest is not None and latest.version > version.version:
                 # A newer version (a correction, a kill) arrived before this one went out: it replaces it.
-                self.store.enqueue([], release=(version.story_id, version.version), now=now)
+                batch.releases.append((version.story_id, version.version))
                 log.info("superseded story=%s version=%d by=%d", version.story_id, version.version,
                          latest.version)
                 return
@@ -198,11 +209,18 @@ class Publisher:
                     continue
                 for fmt in _formats(partner, "item"):
                     rows += self._rows(partner, self._render_item(partner, fmt, story))
-            self.store.enqueue(rows, release=(story.id, story.version), now=now)
+            batch.rows += rows
+            batch.releases.append((story.id, story.version))
             report.released.append((story.id, story.version))
         except WirepubError as exc:
             report.failures.append(str(exc))
             log.error("release failed story=%s version=%d error=%s", version.story_id, version.version, exc)
+
+    def _enqueue(self, batch: Batch, now: datetime, report: PushReport) -> None:
+        """One transaction for a batch of released versions and their documents: all or nothing."""
+        if batch.releases:
+            self.store.enqueue(batch.rows, releases=batch.releases, now=now)
+        batch.rows, batch.releases = [], []
 
     def rebuild_feeds(self, partner: Partner, report: PushReport) -> None:
         """Each feed of a partner from the latest stories it takes; queued only if its bytes changed."""
@@ -221,7 +239,7 @@ class Publisher:
                 log.error("feed failed partner=%s format=%s error=%s", partner.name, fmt.name, exc)
                 continue
             doc = Document(partner.name, fmt.name, path, data, fmt.media_type)
-            self.store.enqueue(self._rows(partner, doc), release=None, now=self.clock.now())
+            self.store.enqueue(self._rows(partner, doc), now=self.clock.now())
 
     def _feed_stories(self, partner: Partner) -> list[Story]:
         wanted = self.config.channel.max_items

@@ -233,45 +233,65 @@ class Store:
 
     # --- the delivery ledger (outbox) -------------------------------------------------------------
 
-    def enqueue(self, rows: Sequence[NewDelivery], *, release: tuple[str, int] | None, now: datetime) -> int:
-        """Record documents to deliver, and (for a story version) that it is released, in ONE transaction:
-        after a crash either all of it is in the ledger or none of it is, so nothing is lost.
+    def enqueue(self, rows: Sequence[NewDelivery], *, releases: Sequence[tuple[str, int]] = (),
+                now: datetime) -> int:
+        """Record documents to deliver, and the story versions they release, in ONE transaction: after a
+        crash either all of it is in the ledger or none of it is, so nothing is lost.
         An item path that has any delivery already is left alone (a partner never gets two different copies
         of one version); a feed row is added only when its bytes differ from the newest one for its path,
         and makes older undelivered rows for that path 'superseded'."""
         d = deliveries.c
-        added = 0
+        items = [r for r in rows if r.kind == "item"]
+        feeds = [r for r in rows if r.kind != "item"]
         with self.engine.begin() as c:
-            for row in rows:
-                where = (d.partner == row.partner, d.destination == row.destination, d.path == row.path)
-                if row.kind == "item":
-                    if c.execute(sa.select(d.id).where(*where).limit(1)).first() is not None:
-                        continue
-                else:
-                    newest = c.execute(sa.select(d.id, d.sha256).where(*where)
-                                       .order_by(d.created_at.desc(), d.id.desc()).limit(1)).first()
-                    if newest is not None and newest.sha256 == row.sha256:
-                        continue
-                    c.execute(deliveries.update().where(*where, d.state.in_(OPEN_STATES))
-                              .values(state="superseded"))
-                if c.execute(sa.select(documents.c.sha256).where(documents.c.sha256 == row.sha256)).first() is None:
-                    c.execute(documents.insert().values(sha256=row.sha256, media_type=row.media_type,
-                                                        body=row.body, created_at=now))
-                same = c.execute(sa.select(d.id).where(*where, d.sha256 == row.sha256)).first()
+            taken: set[tuple[str, str, str]] = set()
+            for chunk in _chunks(sorted({r.path for r in items}), 500):
+                taken |= {tuple(t) for t in c.execute(
+                    sa.select(d.partner, d.destination, d.path).where(d.path.in_(chunk))).all()}
+            fresh: list[NewDelivery] = []
+            for r in items:
+                key = (r.partner, r.destination, r.path)
+                if key not in taken:
+                    taken.add(key)
+                    fresh.append(r)
+            for r in feeds:
+                where = (d.partner == r.partner, d.destination == r.destination, d.path == r.path)
+                newest = c.execute(sa.select(d.id, d.sha256).where(*where)
+                                   .order_by(d.created_at.desc(), d.id.desc()).limit(1)).first()
+                if newest is not None and newest.sha256 == r.sha256:
+                    continue
+                c.execute(deliveries.update().where(*where, d.state.in_(OPEN_STATES)).values(state="superseded"))
+                same = c.execute(sa.select(d.id).where(*where, d.sha256 == r.sha256)).first()
                 if same is not None:  # a feed that changed back to bytes it once had
+                    self._store_documents(c, [r], now)
                     c.execute(deliveries.update().where(d.id == same.id).values(
                         state="pending", attempts=0, next_attempt_at=now, last_error=None, created_at=now))
                 else:
-                    c.execute(deliveries.insert().values(
-                        partner=row.partner, destination=row.destination, path=row.path, format=row.format,
-                        kind=row.kind, story_id=row.story_id, version=row.version, sha256=row.sha256,
-                        state="pending", attempts=0, next_attempt_at=now, created_at=now))
-                added += 1
-            if release is not None:
-                c.execute(story_versions.update().where(story_versions.c.story_id == release[0],
-                                                        story_versions.c.version == release[1])
-                          .values(released_at=now))
-        return added
+                    fresh.append(r)
+            self._store_documents(c, fresh, now)
+            if fresh:
+                c.execute(deliveries.insert(), [
+                    {"partner": r.partner, "destination": r.destination, "path": r.path, "format": r.format,
+                     "kind": r.kind, "story_id": r.story_id, "version": r.version, "sha256": r.sha256,
+                     "state": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
+                    for r in fresh])
+            if releases:
+                sv = story_versions.c
+                c.execute(story_versions.update()
+                          .where(sv.story_id == sa.bindparam("sid"), sv.version == sa.bindparam("ver"))
+                          .values(released_at=now), [{"sid": i, "ver": v} for i, v in releases])
+        return len(fresh)
+
+    @staticmethod
+    def _store_documents(c: Connection, rows: Sequence[NewDelivery], now: datetime) -> None:
+        wanted = {r.sha256: r for r in rows}
+        have: set[str] = set()
+        for chunk in _chunks(sorted(wanted), 500):
+            have |= set(c.execute(sa.select(documents.c.sha256).where(documents.c.sha256.in_(chunk))).scalars())
+        missing = [r for sha, r in wanted.items() if sha not in have]
+        if missing:
+            c.execute(documents.insert(), [{"sha256": r.sha256, "media_type": r.media_type, "body": r.body,
+                                            "created_at": now} for r in missing])
 
     def due_deliveries(self, now: datetime, *, limit: int = 10_000) -> list[DueDelivery]:
         """Deliveries to attempt now: items before feeds (a feed follows the items it lists), oldest first."""
@@ -428,6 +448,11 @@ def _migrate_to_2(c: Connection) -> None:
 
 
 MIGRATIONS = {2: _migrate_to_2}
+
+
+def _chunks(values: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
 
 
 def _stored(row: sa.Row[Any]) -> StoredVersion:
