@@ -1,0 +1,453 @@
+"""https:// (and http://) destinations: each document is POSTed to a partner's HTTP endpoint (httpx).
+
+    https://wire.example.net/ingest     path_mode "append": POST https://wire.example.net/ingest/<path>
+    http://127.0.0.1:8080/ingest        the same, unencrypted: for loopback and development
+
+The URL names no credentials (``https://user:secret@host`` is refused: the documents are signed instead,
+see ``secret_env``) and no fragment. A query is kept (``?channel=wire``) and goes with every request, but
+like userinfo it never appears in messages or in ``location``. A destination's settings in wirepub.toml
+(``Destination.options``) are all optional:
+
+``secret_env``
+    The NAME of the environment variable holding the HMAC secret shared with the partner, never the secret
+    itself: ``secret_env = "PARTNER_ACME_WEBHOOK_SECRET"``. With it every request is signed (below). A named
+    variable that is unset or empty is a ConfigError naming the option and the variable. Without it:
+    requests are not signed.
+``connect_timeout``
+    Seconds to connect (and finish the TLS handshake); default 5.
+``read_timeout``
+    Seconds to wait for the receiver's answer (and to send the document); default 30.
+``ca_file``
+    https:// only: a PEM file of the CA certificate(s) to trust *instead of* the system's store, for a
+    partner whose endpoint has a certificate from a private CA. Relative paths are relative to the folder
+    of wirepub.toml. Verification of the certificate and the host name is always on.
+``headers``
+    A table of extra static headers sent with every request: ``headers = {X-Partner-Channel = "sport"}``.
+    Names and values are ASCII text; the headers wirepub sets itself (below, and ``Host``,
+    ``Content-Length``, ``Transfer-Encoding``, ``Connection``) cannot be overridden. Values are written in
+    wirepub.toml: do not put secrets there.
+``path_mode``
+    ``"append"`` (default): each document is POSTed to the URL + ``/`` + its path (percent-encoded), and a
+    killed story's item is DELETEd at the same URL. ``"fixed"``: everything is POSTed to (and DELETEd at)
+    the URL itself; the document's path is then only in the ``X-Wirepub-Path`` header.
+
+Every request carries (where the document has them):
+
+``Content-Type``          the document's media type; ``; charset=utf-8`` added for XML, JSON and text
+``Idempotency-Key``       stable per delivery: the same on every attempt; a receiver that has seen it
+                          answers 2xx again without acting twice
+``X-Wirepub-Path``        the document's relative path, e.g. ``items/story-1/v2.xml`` (percent-encoded
+                          as in a URL path where it holds anything but ASCII letters, digits and ``-._~/``)
+``X-Wirepub-Kind``        ``item``, ``feed`` or ``probe``
+``X-Wirepub-Format``      ``newsml-g2``, ``rss`` or ``jsonfeed``
+``X-Wirepub-Story``       the story id (items)
+``X-Wirepub-Version``     the story version (items)
+``X-Wirepub-Timestamp``   with a secret: the unix time of signing, in whole seconds
+``X-Wirepub-Signature``   with a secret: ``sha256=`` + hex HMAC-SHA256, keyed with the secret (UTF-8), of
+                          ``<timestamp>.<body>`` (the body's exact bytes; empty for DELETE)
+
+docs/https-push.md tells receivers how to verify the signature and what each answer means to wirepub:
+2xx is delivered (DELETE: 404 and 410 too); 408, 429 and 5xx are tried again later, not before the
+``Retry-After`` they carry (seconds or an HTTP date; at most a day is honoured); any other answer, a
+redirect included, is not retried and the message carries the status, its reason phrase and the start
+of the body. Timeouts, refused or dropped connections and failed TLS handshakes are retried; a certificate
+that does not verify is not (it needs the partner or ``ca_file`` fixed).
+
+One httpx.Client per destination, reused: HTTP/1.1 with keep-alive, up to 32 connections, safe for put()
+from the publisher's delivery threads at once. No cookies are kept and no redirects followed. Proxies from
+the standard environment variables (HTTPS_PROXY, NO_PROXY, ...) are used.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import hmac
+import http.cookiejar
+import os
+import re
+import secrets
+import socket
+import ssl
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import httpx
+
+from wirepub import __version__
+from wirepub.clock import Clock, SystemClock
+from wirepub.errors import ConfigError
+from wirepub.transports import DeliveryError, Destination, Put
+
+OPTIONS = frozenset({"secret_env", "connect_timeout", "read_timeout", "ca_file", "headers", "path_mode"})
+PATH_MODES = ("append", "fixed")
+DEFAULT_CONNECT_TIMEOUT = 5.0
+DEFAULT_READ_TIMEOUT = 30.0
+MAX_CONNECTIONS = 32
+# Below the shortest common server idle timeout (Apache's 5 s), so a kept connection is not closed under us.
+KEEPALIVE_EXPIRY = 4.0
+MAX_RETRY_AFTER = 86_400.0          # a day: a Retry-After beyond that is a receiver's mistake
+BODY_IN_MESSAGE = 200               # characters of an error answer's body quoted in the message
+READ_LIMIT = 64 * 1024              # bytes of an answer read; the rest is dropped with its connection
+PROBE_PATH = ".wirepub-probe"
+
+# Headers wirepub sets itself; the headers option cannot replace them.
+RESERVED_HEADERS = frozenset({
+    "host", "content-type", "content-length", "transfer-encoding", "connection", "idempotency-key",
+    "x-wirepub-path", "x-wirepub-kind", "x-wirepub-format", "x-wirepub-story", "x-wirepub-version",
+    "x-wirepub-timestamp", "x-wirepub-signature",
+})
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
+_HEADER_VALUE = re.compile(r"[\x20-\x7e\t]*\Z")
+_TEXT_TYPES = re.compile(r"(text/[^;]+|[^/;]+/([^;]+\+)?(xml|json))\Z")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def content_type(media_type: str) -> str:
+    """The Content-Type to send: UTF-8 said explicitly for XML, JSON and text documents."""
+    base = media_type.split(";", 1)[0].strip().lower()
+    if _TEXT_TYPES.match(base) and "charset=" not in media_type.lower():
+        return f"{media_type}; charset=utf-8"
+    return media_type
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """The X-Wirepub-Signature value: sha256=<hex HMAC-SHA256 of '<timestamp>.<body>' keyed with the secret>."""
+    mac = hmac.new(secret.encode("utf-8"), timestamp.encode("ascii") + b"." + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def shown_url(url: str) -> str:
+    """The URL as messages and logs may say it: no userinfo, no query, no fragment."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    netloc = f"{host}:{port}" if port else host
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path, "", ""))
+
+
+def retry_after_seconds(value: str | None, now: datetime) -> float | None:
+    """Retry-After as seconds from now: given as seconds or as an HTTP date (RFC 9110); None if unusable."""
+    if not value:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return min(float(int(text)), MAX_RETRY_AFTER)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return min(max(0.0, (when - now).total_seconds()), MAX_RETRY_AFTER)
+
+
+def _header_value(value: str) -> str:
+    # Headers are ASCII. Ids and format names are ASCII by contract; anything else is percent-encoded
+    # rather than failing a delivery over a label.
+    return value if _HEADER_VALUE.match(value) else quote(value, safe="")
+
+
+def _cause(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
+    """The first exception of kind in exc's chain of causes (httpx wraps httpcore wraps ssl/socket)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kind):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+class _Answer:
+    __slots__ = ("status", "reason", "body", "retry_after", "location")
+
+    def __init__(self, status: int, reason: str, body: bytes, retry_after: str | None, location: str | None):
+        self.status = status
+        self.reason = reason
+        self.body = body
+        self.retry_after = retry_after
+        self.location = location
+
+
+class HTTPTransport:
+    def __init__(self, destination: Destination, *, base_dir: Path, clock: Clock | None = None) -> None:
+        self.url = destination.url
+        self.clock: Clock = clock or SystemClock()
+        parts = urlsplit(destination.url)
+        self.scheme = parts.scheme.lower()
+        if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+            # Not repeated: what is before the @ is probably a password.
+            raise ConfigError(f"destination {self.scheme}://{parts.hostname or '?'}: an {self.scheme}:// "
+                              "destination URL must not carry a user or password; wirepub signs each request "
+                              "with the secret named in the destination's secret_env option instead")
+        self.shown = shown_url(destination.url)
+        if self.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"destination {self.shown!r}: an HTTP destination is https://host[:port]/path "
+                              "(or http:// for loopback and development)")
+        if parts.fragment or self.url.rstrip().endswith("#"):
+            raise ConfigError(f"destination {self.shown!r}: {self.scheme}:// destination URLs take no fragment")
+        try:
+            parts.port  # noqa: B018 -- validates it
+        except ValueError:
+            raise ConfigError(f"destination {self.shown!r}: the port is not a number from 1 to 65535") from None
+        if _CONTROL.search(self.url):
+            raise ConfigError(f"destination {self.shown!r}: the URL must not contain control characters")
+        self._base_path = parts.path.rstrip("/")     # append: <base>/<path>
+        self._fixed_path = parts.path or "/"           # fixed: the URL's own path, as written
+        self._query = parts.query
+        self._netloc = parts.netloc
+        self.location = self.shown + (" (unencrypted)" if self.scheme == "http" else "")
+
+        options = dict(destination.options or {})
+        unknown = sorted(set(options) - OPTIONS)
+        if unknown:
+            raise ConfigError(f"{self.shown}: unknown option(s) {', '.join(unknown)} for an {self.scheme}:// "
+                              f"destination (known: {', '.join(sorted(OPTIONS))})")
+        self.connect_timeout = self._seconds(options, "connect_timeout", DEFAULT_CONNECT_TIMEOUT)
+        self.read_timeout = self._seconds(options, "read_timeout", DEFAULT_READ_TIMEOUT)
+        path_mode = options.get("path_mode", "append")
+        if path_mode not in PATH_MODES:
+            raise ConfigError(f"{self.shown}: option path_mode must be one of "
+                              f"{', '.join(map(repr, PATH_MODES))}, not {path_mode!r}")
+        self.path_mode: str = path_mode
+        self.extra_headers = self._headers(options.get("headers"))
+        self.ca_file: Path | None = None
+        ca_file = options.get("ca_file")
+        if ca_file is not None and self.scheme != "https":
+            raise ConfigError(f"{self.shown}: option ca_file is for https:// destinations (this one is plain http)")
+        verify: ssl.SSLContext | bool = self._tls_context(ca_file, base_dir) if self.scheme == "https" else True
+        self._secret_env: str | None = options.get("secret_env")
+        self._secret = self._read_secret(options, "secret_env")
+
+        self._client = httpx.Client(
+            verify=verify,
+            http1=True,
+            http2=False,
+            follow_redirects=False,
+            trust_env=True,
+            # Stateless requests: a receiver's Set-Cookie is not sent back.
+            cookies=http.cookiejar.CookieJar(policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[])),
+            timeout=httpx.Timeout(connect=self.connect_timeout, read=self.read_timeout, write=self.read_timeout,
+                                  pool=self.connect_timeout + self.read_timeout),
+            limits=httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS,
+                                keepalive_expiry=KEEPALIVE_EXPIRY),
+            headers={"User-Agent": f"wirepub/{__version__}"},
+        )
+
+    # ---- options ----------------------------------------------------------------------------------------
+
+    def _seconds(self, options: Mapping[str, Any], name: str, default: float) -> float:
+        value = options.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < float("inf"):
+            raise ConfigError(f"{self.shown}: option {name} must be a number of seconds above 0")
+        return float(value)
+
+    def _headers(self, value: Any) -> dict[str, str]:
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{self.shown}: option headers must be a table of header names and text values")
+        headers: dict[str, str] = {}
+        for name, text in value.items():
+            if not isinstance(name, str) or not _HEADER_NAME.match(name):
+                raise ConfigError(f"{self.shown}: option headers: {name!r} is not a valid HTTP header name")
+            if name.lower() in RESERVED_HEADERS:
+                raise ConfigError(f"{self.shown}: option headers: wirepub sets {name} itself; remove it")
+            if not isinstance(text, str) or not _HEADER_VALUE.match(text):
+                raise ConfigError(f"{self.shown}: option headers: the value of {name} must be ASCII text "
+                                  "without line breaks")
+            headers[name] = text
+        return headers
+
+    def _tls_context(self, ca_file: Any, base_dir: Path) -> ssl.SSLContext:
+        if ca_file is None:
+            return ssl.create_default_context()  # the system's store (SSL_CERT_FILE / SSL_CERT_DIR honoured)
+        if not isinstance(ca_file, str) or not ca_file.strip():
+            raise ConfigError(f"{self.shown}: option ca_file must be the path of a PEM file")
+        self.ca_file = base_dir / os.path.expanduser(ca_file.strip())
+        try:
+            return ssl.create_default_context(cafile=str(self.ca_file))
+        except FileNotFoundError:
+            raise ConfigError(f"{self.shown}: option ca_file: {self.ca_file} does not exist") from None
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"{self.shown}: option ca_file: {self.ca_file} is not a PEM file of CA "
+                              f"certificates ({exc})") from None
+
+    def _read_secret(self, options: Mapping[str, Any], option: str) -> str | None:
+        name = options.get(option)
+        if name is None:
+            return None
+        if not isinstance(name, str) or not _ENV_NAME.match(name):
+            # Not repeated: a value here that is no variable name may well be the secret itself.
+            raise ConfigError(f"{self.shown}: option {option} must be the NAME of an environment variable "
+                              "(letters, digits, underscores) that holds the secret, not the secret itself")
+        value = os.environ.get(name, "")
+        if not value:
+            raise ConfigError(f"{self.shown}: option {option} names the environment variable {name}, which is "
+                              f"{'empty' if name in os.environ else 'not set'} in wirepub's environment; "
+                              "set it to the secret shared with the partner, or correct the option")
+        return value
+
+    # ---- requests ---------------------------------------------------------------------------------------
+
+    def target(self, path: str) -> tuple[str, str]:
+        """(request URL, percent-encoded path) for a document; refuses anything not plainly relative."""
+        segments = path.split("/")
+        if not path or any(s in ("", ".", "..") for s in segments) or _CONTROL.search(path):
+            raise DeliveryError(f"{self.shown}: document path {path!r} is not a plain relative path "
+                                "(no leading '/', empty, '.' or '..' segments, or control characters)",
+                                retryable=False)
+        encoded = quote(path, safe="/")
+        request_path = self._base_path + "/" + encoded if self.path_mode == "append" else self._fixed_path
+        url = urlunsplit((self.scheme, self._netloc, request_path, self._query, ""))
+        return url, encoded
+
+    def _signed(self, headers: dict[str, str], body: bytes) -> dict[str, str]:
+        if self._secret is not None:
+            timestamp = str(int(self.clock.now().timestamp()))
+            headers["X-Wirepub-Timestamp"] = timestamp
+            headers["X-Wirepub-Signature"] = sign(self._secret, timestamp, body)
+        return headers
+
+    def put(self, doc: Put) -> None:
+        url, encoded = self.target(doc.path)
+        headers = dict(self.extra_headers)
+        headers["Content-Type"] = _header_value(content_type(doc.media_type))
+        if doc.idempotency_key:
+            headers["Idempotency-Key"] = _header_value(doc.idempotency_key)
+        headers["X-Wirepub-Path"] = encoded
+        headers["X-Wirepub-Kind"] = doc.kind
+        if doc.format:
+            headers["X-Wirepub-Format"] = _header_value(doc.format)
+        if doc.story_id:
+            headers["X-Wirepub-Story"] = _header_value(doc.story_id)
+        if doc.version is not None:
+            headers["X-Wirepub-Version"] = str(doc.version)
+        answer = self._send("POST", url, doc.path, self._signed(headers, doc.data), doc.data)
+        if not 200 <= answer.status < 300:
+            self._refused("POST", doc.path, answer)
+
+    def delete(self, path: str) -> None:
+        url, encoded = self.target(path)
+        headers = dict(self.extra_headers)
+        headers["X-Wirepub-Path"] = encoded
+        answer = self._send("DELETE", url, path, self._signed(headers, b""), b"")
+        if not (200 <= answer.status < 300 or answer.status in (404, 410)):
+            self._refused("DELETE", path, answer)
+
+    def probe(self) -> None:
+        probe = Put(PROBE_PATH, b"wirepub probe\n", "text/plain", kind="probe",
+                    idempotency_key=f"wirepub-probe-{secrets.token_hex(8)}")
+        self.put(probe)
+        self.delete(probe.path)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _send(self, method: str, url: str, path: str, headers: dict[str, str], body: bytes) -> _Answer:
+        try:
+            with self._client.stream(method, url, headers=headers, content=body) as response:
+                data = bytearray()
+                try:
+                    for chunk in response.iter_bytes():
+                        data += chunk
+                        if len(data) >= READ_LIMIT:
+                            break  # the connection is then closed, not reused
+                except httpx.HTTPError:
+                    # The answer's status is in; a body cut short (or too slow) changes nothing about it.
+                    pass
+                return _Answer(response.status_code, response.reason_phrase, bytes(data[:READ_LIMIT]),
+                               response.headers.get("Retry-After"), response.headers.get("Location"))
+        except httpx.HTTPError as exc:
+            self._failed(method, path, exc)
+
+    # ---- failures ---------------------------------------------------------------------------------------
+
+    def _scrub(self, text: str) -> str:
+        if self._secret:
+            text = text.replace(self._secret, "***")
+        return text
+
+    def _raise(self, message: str, *, retryable: bool, retry_after: float | None = None) -> NoReturn:
+        raise DeliveryError(self._scrub(message), retryable=retryable, retry_after=retry_after) from None
+
+    def _failed(self, method: str, path: str, exc: httpx.HTTPError) -> NoReturn:
+        what = f"{self.shown}: {method} {path}"
+        host = self.shown.split("://", 1)[1].split("/", 1)[0]
+        if isinstance(exc, httpx.ConnectTimeout):
+            self._raise(f"{what}: could not connect to {host} within connect_timeout ({self.connect_timeout:g} s); "
+                        "will try again", retryable=True)
+        if isinstance(exc, httpx.ReadTimeout):
+            self._raise(f"{what}: no answer within read_timeout ({self.read_timeout:g} s); will try again "
+                        "(the receiver may still have acted: the Idempotency-Key lets it drop the repeat)",
+                        retryable=True)
+        if isinstance(exc, httpx.WriteTimeout):
+            self._raise(f"{what}: could not send the document within read_timeout ({self.read_timeout:g} s); "
+                        "will try again", retryable=True)
+        if isinstance(exc, httpx.PoolTimeout):
+            self._raise(f"{what}: all {MAX_CONNECTIONS} connections to {host} stayed busy; will try again",
+                        retryable=True)
+        if isinstance(exc, httpx.ConnectError):
+            cert = _cause(exc, ssl.SSLCertVerificationError)
+            if isinstance(cert, ssl.SSLCertVerificationError):
+                trusted = (f"the CA certificate(s) in option ca_file ({self.ca_file})" if self.ca_file
+                           else "the system's CA store")
+                self._raise(f"{what}: the server's TLS certificate was not trusted "
+                            f"({cert.verify_message or cert.reason or cert}) by {trusted}; if the partner uses a "
+                            "private CA, point option ca_file at its CA certificate (PEM), otherwise ask the "
+                            "partner to fix its certificate; not retried", retryable=False)
+            tls = _cause(exc, ssl.SSLError)
+            if tls is not None:
+                self._raise(f"{what}: the TLS handshake with {host} failed ({tls}); will try again",
+                            retryable=True)
+            if _cause(exc, ConnectionRefusedError) is not None:
+                self._raise(f"{what}: connection refused by {host} (is the receiver running?); will try again",
+                            retryable=True)
+            if _cause(exc, socket.gaierror) is not None:
+                self._raise(f"{what}: cannot resolve the host name of {host} ({exc}); will try again",
+                            retryable=True)
+            self._raise(f"{what}: cannot connect to {host} ({str(exc) or type(exc).__name__}); will try again",
+                        retryable=True)
+        if isinstance(exc, httpx.TransportError):
+            # ReadError, WriteError, RemoteProtocolError: reset, closed without an answer, garbled answer.
+            self._raise(f"{what}: the connection to {host} failed before a complete answer "
+                        f"({str(exc) or type(exc).__name__}); will try again", retryable=True)
+        self._raise(f"{what}: {type(exc).__name__}: {exc}", retryable=True)
+
+    def _refused(self, method: str, path: str, answer: _Answer) -> NoReturn:
+        status = answer.status
+        said = f"HTTP {status} {answer.reason}".rstrip()
+        text = " ".join(answer.body.decode("utf-8", errors="replace").split())[:BODY_IN_MESSAGE]
+        if text:
+            said += f": {text}"
+        what = f"{self.shown}: {method} {path}: the receiver answered {said}"
+        if status in (408, 429) or 500 <= status <= 599:
+            wait = retry_after_seconds(answer.retry_after, self.clock.now())
+            when = f"not before {wait:g} s (Retry-After)" if wait is not None else "later"
+            self._raise(f"{what}; will try again {when}", retryable=True, retry_after=wait)
+        if 300 <= status <= 399:
+            moved = f" to {shown_url(answer.location)}" if answer.location else ""
+            self._raise(f"{what}; wirepub does not follow redirects{moved}: set the destination's URL to the "
+                        "receiver's address; not retried", retryable=False)
+        hint = {
+            401: "the receiver did not accept wirepub's credentials: check the secret (option secret_env) "
+                 "and the headers option",
+            403: "the receiver refused: check the secret (option secret_env), the headers option and the "
+                 "partner's allow-list",
+            404: "no such endpoint: check the destination's URL and path_mode",
+            405: "the endpoint does not take this method: check the destination's URL",
+            413: "the document is larger than the receiver accepts",
+        }.get(status, "the receiver refused the request")
+        self._raise(f"{what}; {hint}; not retried", retryable=False)
