@@ -449,16 +449,14 @@ def test_a_redirect_is_not_followed_nor_retried(http_receiver):
     assert len(http_receiver.requests) == 1
 
 
-def test_a_receiver_slower_than_read_timeout_is_a_retryable_timeout_and_the_test_is_quick(http_receiver):
+def test_a_receiver_slower_than_read_timeout_is_a_retryable_timeout(http_receiver):
+    # The hang (3 s) outlasts read_timeout (0.5 s): only the timeout can have ended the put.
     http_receiver.respond_with(hang=3)
     t = http(http_receiver.url, read_timeout=0.5)
-    started = time.monotonic()
     error = refused(lambda: t.put(ITEM))
-    elapsed = time.monotonic() - started
     t.close()
     assert error.retryable
     assert "read_timeout" in str(error)
-    assert elapsed < 2.0
 
 
 def test_a_connection_reset_is_retryable_and_the_next_put_gets_through(http_receiver):
