@@ -9,13 +9,16 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import socket
 import tomllib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import jsonschema
+from apscheduler.triggers.cron import CronTrigger
 from jsonschema.exceptions import best_match
 
 from wirepub.errors import ConfigError
@@ -25,6 +28,7 @@ from wirepub.transports import Destination
 
 ALL_FORMATS = ("newsml-g2", "rss", "jsonfeed")
 CONFIG_ENV = "WIREPUB_CONFIG"
+STORE_ENV = "WIREPUB_STORE_URL"   # overrides store.url: where a database password belongs
 DEFAULT_NAME = "wirepub.toml"
 
 
@@ -105,6 +109,26 @@ class Partner:
     templates: dict[str, Path] = field(default_factory=dict)
     filter: StoryFilter = StoryFilter()
     delivery: DeliveryPolicy = DeliveryPolicy()
+    schedule: str | None = None          # cron: documents wait for the next of these times
+    embargo: str = "hold"                # hold | send-with-embargo
+    on_kill: str = "replace"             # keep | replace | delete the earlier versions' item documents
+
+    def next_batch(self, now: datetime) -> datetime:
+        """When a document released now may go to this partner: now, or its schedule's next time."""
+        if self.schedule is None:
+            return now
+        nxt = _cron(self.schedule).get_next_fire_time(None, now)
+        return nxt if nxt is not None else now
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonSettings:
+    interval: float = 2.0
+    watch: bool = True
+    listen: str = "127.0.0.1:8787"
+    shutdown_grace: float = 30.0
+    lease: float = 60.0
+    node: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +143,7 @@ class Config:
     partners: tuple[Partner, ...]
     official_schemas: dict[str, Path]
     delivery: DeliveryPolicy = DeliveryPolicy()
+    daemon: DaemonSettings = field(default_factory=DaemonSettings)
     path: Path | None = None  # the file it came from; None for the embedded defaults
 
 
@@ -163,7 +188,7 @@ def build_config(raw: dict[str, Any], *, base_dir: Path, path: Path | None) -> C
 
     source = raw.get("source", {})
     source_path = resolve(source.get("path", "stories"))
-    store_url = raw.get("store", {}).get("url", "sqlite:///.wirepub/wirepub.db")
+    store_url = os.environ.get(STORE_ENV) or raw.get("store", {}).get("url", "sqlite:///.wirepub/wirepub.db")
     if store_url.startswith("sqlite:///") and not store_url.startswith("sqlite:////"):
         relative = store_url.removeprefix("sqlite:///")
         if relative and relative != ":memory:":
@@ -179,6 +204,9 @@ def build_config(raw: dict[str, Any], *, base_dir: Path, path: Path | None) -> C
             templates={fmt: resolve(t) for fmt, t in p.get("templates", {}).items()},
             filter=StoryFilter.from_config(p.get("filter", {})),
             delivery=dataclasses.replace(delivery, **p.get("delivery", {})),
+            schedule=p.get("schedule"),
+            embargo=p.get("embargo", "hold"),
+            on_kill=p.get("on_kill", "replace"),
         )
         for p in raw.get("partners", [{"name": "local", "destinations": ["public"]}])
     )
@@ -187,6 +215,12 @@ def build_config(raw: dict[str, Any], *, base_dir: Path, path: Path | None) -> C
         if names.count(name) > 1:
             raise ConfigError(f"partner name {name!r} is used twice", key="partners", path=str(path or ""))
     for i, partner in enumerate(partners):
+        if partner.schedule is not None:
+            try:
+                _cron(partner.schedule)
+            except ValueError as exc:
+                raise ConfigError(f"not a cron expression (minute hour day month weekday): {exc}",
+                                  key=f"partners.{i}.schedule", path=str(path) if path else None) from None
         for fmt, tpl in partner.templates.items():
             if not tpl.is_file():
                 raise ConfigError(f"template file {tpl} does not exist",
@@ -210,5 +244,11 @@ def build_config(raw: dict[str, Any], *, base_dir: Path, path: Path | None) -> C
         partners=partners,
         official_schemas=official,
         delivery=delivery,
+        daemon=DaemonSettings(**raw.get("daemon", {})),
         path=path,
     )
+
+
+@lru_cache(maxsize=64)
+def _cron(expression: str) -> CronTrigger:
+    return CronTrigger.from_crontab(expression, timezone=UTC)

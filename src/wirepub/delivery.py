@@ -9,11 +9,15 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
-from collections import Counter, deque
+import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+
+import sqlalchemy as sa
 
 from wirepub.clock import Clock
 from wirepub.config import Config, DeliveryPolicy, Partner
@@ -22,7 +26,8 @@ from wirepub.transports import DeliveryError, Destination, Put, Transport
 
 log = logging.getLogger("wirepub.delivery")
 
-BOOKKEEPING_BATCH = 200
+BOOKKEEPING_BATCH = 200   # outcomes per ledger transaction
+FLUSH_SECONDS = 0.2       # ... or as often as this, whichever comes first
 
 
 def idempotency_key(partner: str, destination: str, path: str, sha256: str) -> str:
@@ -44,66 +49,187 @@ class DeliveryReport:
     dead: list[str] = field(default_factory=list)     # given up on
 
 
+@dataclass
+class _PartnerQueue:
+    """What one partner has claimed and not yet attempted, and what it has in flight. Items (and deletions)
+    go before feeds, and a feed waits until none of the partner's items is in flight: a feed follows the
+    items it lists."""
+
+    limit: int
+    items: deque[DueDelivery] = field(default_factory=deque)
+    feeds: deque[DueDelivery] = field(default_factory=deque)
+    items_in_flight: int = 0
+    in_flight: int = 0
+    exhausted: bool = False   # its last claim came back short: nothing more is due until woken or polled
+
+    def add(self, claimed: list[DueDelivery]) -> None:
+        for d in claimed:
+            (self.feeds if d.kind == "feed" else self.items).append(d)
+
+    def next(self) -> DueDelivery | None:
+        if self.in_flight >= self.limit:
+            return None
+        if self.items:
+            return self.items.popleft()
+        if self.feeds and self.items_in_flight == 0:
+            return self.feeds.popleft()
+        return None
+
+    def waiting(self) -> int:
+        return len(self.items) + len(self.feeds)
+
+    def drain(self) -> list[DueDelivery]:
+        held = [*self.items, *self.feeds]
+        self.items.clear()
+        self.feeds.clear()
+        return held
+
+
 class Deliverer:
+    """Takes due deliveries from the store (leased to this node, so that several nodes share them) and
+    attempts them on a thread pool, each partner up to its own limit."""
+
     def __init__(self, config: Config, store: Store, transport: Callable[[Destination], Transport], clock: Clock,
-                 *, rng: random.Random | None = None) -> None:
+                 *, node: str, lease: float = 60.0, rng: random.Random | None = None,
+                 observe: Callable[[DueDelivery, Outcome], None] | None = None) -> None:
         self.config = config
         self.store = store
         self.transport = transport
         self.clock = clock
+        self.node = node
+        self.lease = lease
         self.rng = rng or random.Random()
+        self.observe = observe
         self.partners = {p.name: p for p in config.partners}
 
     def run(self, bodies: dict[str, bytes] | None = None) -> DeliveryReport:
-        """Attempt every due delivery once: item documents first, then feeds (a feed follows its items)."""
-        report = DeliveryReport()
-        due = self.store.due_deliveries(self.clock.now())
-        for wave in ("item", "feed"):
-            self._wave([d for d in due if d.kind == wave], bodies or {}, report)
-        return report
+        """Attempt every delivery due now, once (wirepub push); retries scheduled for later are left for later."""
+        return self.serve(bodies=bodies, until_idle=True)
 
-    def _wave(self, due: list[DueDelivery], bodies: dict[str, bytes], report: DeliveryReport) -> None:
-        queues: dict[str, deque[DueDelivery]] = {}
-        for d in due:
-            if d.partner not in self.partners:
-                log.warning("delivery skipped: partner=%s is no longer configured path=%s", d.partner, d.path)
-                continue
-            queues.setdefault(d.partner, deque()).append(d)
-        if not queues:
-            return
-        in_flight: Counter[str] = Counter()
+    def serve(self, *, stop: threading.Event | None = None, wake: threading.Event | None = None,
+              poll: float = 2.0, grace: float = 30.0, bodies: dict[str, bytes] | None = None,
+              until_idle: bool = False) -> DeliveryReport:
+        """The delivery loop. until_idle: return once nothing due at the start is left (push). Otherwise run
+        until stop is set (the daemon), looking for new work when woken and every poll seconds; on stop, give
+        back what was claimed and not started, and wait up to grace seconds for what is in flight."""
+        report = DeliveryReport()
+        bodies = bodies if bodies is not None else {}
+        due_by = self.clock.now() if until_idle else None
+        queues = {name: _PartnerQueue(p.delivery.partner_concurrency) for name, p in self.partners.items()}
         futures: dict[Future[Outcome], DueDelivery] = {}
         outcomes: list[Outcome] = []
-        with ThreadPoolExecutor(max_workers=self.config.delivery.concurrency,
-                                thread_name_prefix="wirepub-deliver") as pool:
-
-            def fill() -> None:
+        last_claim = last_flush = last_renew = time.monotonic()
+        deadline: float | None = None
+        concurrency = self.config.delivery.concurrency
+        pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="wirepub-deliver")
+        try:
+            while True:
+                if stop is not None and stop.is_set() and deadline is None:
+                    deadline = time.monotonic() + grace
+                    self._give_back([d for q in queues.values() for d in q.drain()])
+                if deadline is None:
+                    if (wake is not None and wake.is_set()) or time.monotonic() - last_claim >= poll:
+                        if wake is not None:
+                            wake.clear()
+                        for q in queues.values():
+                            q.exhausted = False
+                        last_claim = time.monotonic()
+                    try:
+                        self._claim(queues, due_by)
+                    except sa.exc.SQLAlchemyError as exc:
+                        if until_idle:
+                            raise
+                        log.warning("store unavailable; looking again in %.0fs error=%s", poll, _brief(exc))
+                        for q in queues.values():
+                            q.exhausted = True  # until the next poll
                 # Round robin over partners, each up to its own limit: one partner cannot take every worker.
                 progress = True
-                while progress and len(futures) < self.config.delivery.concurrency:
+                while progress and len(futures) < concurrency:
                     progress = False
-                    for name, queue in queues.items():
-                        limit = self.partners[name].delivery.partner_concurrency
-                        if queue and in_flight[name] < limit and len(futures) < self.config.delivery.concurrency:
-                            d = queue.popleft()
+                    for q in queues.values():
+                        d = q.next() if deadline is None and len(futures) < concurrency else None
+                        if d is not None:
                             futures[pool.submit(self._attempt, d, bodies)] = d
-                            in_flight[name] += 1
+                            q.in_flight += 1
+                            q.items_in_flight += d.kind != "feed"
                             progress = True
-
-            fill()
-            while futures:
-                done, _ = wait(futures, return_when=FIRST_COMPLETED)
+                if not futures:
+                    outcomes = self._flush(outcomes, keep=not until_idle)
+                    idle = all(q.exhausted and not q.waiting() for q in queues.values())
+                    if deadline is not None or (until_idle and idle):
+                        break
+                    if idle:
+                        (wake or stop or threading.Event()).wait(poll)
+                    continue
+                if deadline is not None and time.monotonic() >= deadline:
+                    log.warning("shutting down with deliveries in flight count=%d; their leases expire and they "
+                                "are retried", len(futures))
+                    break
+                done, _ = wait(futures, timeout=0.25, return_when=FIRST_COMPLETED)
                 for future in done:
                     d = futures.pop(future)
-                    in_flight[d.partner] -= 1
+                    q = queues[d.partner]
+                    q.in_flight -= 1
+                    q.items_in_flight -= d.kind != "feed"
                     outcome = future.result()
                     outcomes.append(outcome)
                     self._tell(d, outcome, report)
-                if len(outcomes) >= BOOKKEEPING_BATCH:
-                    self.store.finish(outcomes)
-                    outcomes = []
-                fill()
-        self.store.finish(outcomes)
+                    if self.observe is not None:
+                        self.observe(d, outcome)
+                now = time.monotonic()
+                if len(outcomes) >= BOOKKEEPING_BATCH or (outcomes and now - last_flush >= FLUSH_SECONDS):
+                    outcomes = self._flush(outcomes, keep=not until_idle)
+                    last_flush = now
+                if now - last_renew >= self.lease / 3:
+                    self._renew([d.id for q in queues.values() for d in (*q.items, *q.feeds)] +
+                                [d.id for d in futures.values()])
+                    last_renew = now
+        finally:
+            pool.shutdown(wait=deadline is None, cancel_futures=True)
+            held = [d for q in queues.values() for d in q.drain()]
+            if held:
+                self._give_back(held)
+            self._flush(outcomes, keep=False)
+        return report
+
+    def _claim(self, queues: dict[str, _PartnerQueue], due_by: datetime | None) -> None:
+        for name, q in queues.items():
+            want = 2 * q.limit - q.waiting() - q.in_flight
+            if q.exhausted or want <= 0:
+                continue
+            claimed = self.store.claim(self.node, self.clock.now(), lease_seconds=self.lease, partner=name,
+                                       limit=want, due_by=due_by)
+            q.add(claimed)
+            q.exhausted = len(claimed) < want
+
+    def _flush(self, outcomes: list[Outcome], *, keep: bool) -> list[Outcome]:
+        """Write outcomes to the ledger. If the store is away, keep them (keep=True) to write later; the
+        deliveries stay leased meanwhile, and if this node dies they are simply attempted again."""
+        if not outcomes:
+            return outcomes
+        try:
+            self.store.finish(outcomes, self.node)
+        except sa.exc.SQLAlchemyError as exc:
+            if not keep:
+                raise
+            log.warning("store unavailable, outcomes kept to record later count=%d error=%s", len(outcomes),
+                        _brief(exc))
+            return outcomes
+        return []
+
+    def _renew(self, ids: list[int]) -> None:
+        try:
+            self.store.renew(self.node, ids, self.clock.now(), lease_seconds=self.lease)
+        except sa.exc.SQLAlchemyError as exc:
+            log.warning("could not renew leases error=%s", _brief(exc))
+
+    def _give_back(self, held: list[DueDelivery]) -> None:
+        if not held:
+            return
+        try:
+            self.store.release_leases(self.node, [d.id for d in held])
+        except sa.exc.SQLAlchemyError as exc:
+            log.warning("could not give back leases (they expire by themselves) error=%s", _brief(exc))
 
     def _attempt(self, d: DueDelivery, bodies: dict[str, bytes]) -> Outcome:
         partner = self.partners[d.partner]
@@ -112,7 +238,11 @@ class Deliverer:
             body = bodies.get(d.sha256)
             if body is None:
                 body = self.store.document_body(d.sha256)
-            self.transport(destination).put(Put(
+            transport = self.transport(destination)
+            if d.kind == "delete":
+                transport.delete(d.path)
+                return Outcome(d.id, "delivered", self.clock.now())
+            transport.put(Put(
                 d.path, body, d.media_type, kind="item" if d.kind == "item" else "feed", format=d.format,
                 story_id=d.story_id, version=d.version,
                 idempotency_key=idempotency_key(d.partner, d.destination, d.path, d.sha256)))
@@ -155,6 +285,10 @@ class Deliverer:
             log.error("delivery dead partner=%s format=%s path=%s story=%s version=%s destination=%s error=%s",
                       d.partner, d.format, d.path, d.story_id or "-", d.version or "-", d.destination,
                       outcome.error)
+
+
+def _brief(exc: Exception) -> str:
+    return str(exc).splitlines()[0][:300]
 
 
 def _at(t: datetime) -> str:

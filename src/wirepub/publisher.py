@@ -33,6 +33,8 @@ log = logging.getLogger("wirepub.publisher")
 ITEM_PATH = "items/{id}/v{version}.{ext}"
 FEED_PATH = "feeds/{format}.{ext}"
 RELEASE_BATCH = 100  # story versions per ledger transaction
+NOTHING_TYPE = "application/octet-stream"   # a deletion carries no document
+NOTHING_SHA = hashlib.sha256(b"").hexdigest()
 
 
 @dataclass
@@ -95,28 +97,42 @@ class Publisher:
 
     def push(self, progress: Callable[[Iterable[StoredVersion]], Iterable[StoredVersion]] | None = None
              ) -> PushReport:
-        """Collect, record, release what is due, rebuild the feeds. One bad story or destination never
-        stops the rest; everything that went wrong is in the report."""
-        report = PushReport(destinations=[self._transport(d).location
-                                          for p in self.config.partners for d in p.destinations])
-        self.intake(report)
-        now = self.clock.now()
-        due = self.store.due(now)
-        batch = Batch()
-        for version in (progress(due) if progress else due):
-            self.release(version, now, report, batch)
-            if len(batch.releases) >= RELEASE_BATCH:
-                self._enqueue(batch, now, report)
-        self._enqueue(batch, now, report)
-        for partner in self.config.partners:
-            self.rebuild_feeds(partner, report)
+        """Collect, record, release what is due, rebuild the feeds, deliver. One bad story or destination
+        never stops the rest; everything that went wrong is in the report."""
+        report = PushReport()
+        self.collect(report, progress)
         self.deliver(report)
-        report.held = [(v.story_id, v.version, v.embargo) for v in self.store.held(now) if v.embargo]
         return report
+
+    def collect(self, report: PushReport,
+                progress: Callable[[Iterable[StoredVersion]], Iterable[StoredVersion]] | None = None) -> bool:
+        """Everything before delivery: read the hot folder, record new versions, release those that are due
+        (and send embargoed ones early to partners trusted with them), rebuild feeds. Only one process
+        collects at a time; returns False, having done nothing, if another one is at it."""
+        report.destinations = [self._transport(d).location for p in self.config.partners for d in p.destinations]
+        with self.store.collect_lock() as mine:
+            if not mine:
+                log.info("collect skipped: another process is collecting")
+                return False
+            self.intake(report)
+            now = self.clock.now()
+            due = self.store.due(now)
+            batch = Batch()
+            for version in (progress(due) if progress else due):
+                self.release(version, now, report, batch)
+                if len(batch.releases) >= RELEASE_BATCH:
+                    self._enqueue(batch, now, report)
+            self._enqueue(batch, now, report)
+            self.send_embargoed(now, report)
+            for partner in self.config.partners:
+                self.rebuild_feeds(partner, report)
+            report.held = [(v.story_id, v.version, v.embargo) for v in self.store.held(now) if v.embargo]
+        return True
 
     def deliver(self, report: PushReport) -> None:
         """Attempt every delivery that is due (new ones, and retries whose time has come)."""
-        outcome = Deliverer(self.config, self.store, self._transport, self.clock).run(self._bodies)
+        outcome = Deliverer(self.config, self.store, self._transport, self.clock, node=self.config.daemon.node,
+                            lease=self.config.daemon.lease).run(self._bodies)
         self._bodies.clear()
         report.written += outcome.delivered
         report.retrying.extend(outcome.failed)
@@ -207,14 +223,55 @@ class Publisher:
                         continue  # a kill goes only to partners that had the story
                 elif not partner.filter.matches(story):
                     continue
+                when = partner.next_batch(now)
                 for fmt in _formats(partner, "item"):
-                    rows += self._rows(partner, self._render_item(partner, fmt, story))
+                    doc = self._render_item(partner, fmt, story)
+                    rows += self._rows(partner, doc, when)
+                    if story.withdrawn:
+                        rows += self._withdraw_earlier(partner, story, doc, when)
             batch.rows += rows
             batch.releases.append((story.id, story.version))
             report.released.append((story.id, story.version))
         except WirepubError as exc:
             report.failures.append(str(exc))
             log.error("release failed story=%s version=%d error=%s", version.story_id, version.version, exc)
+
+    def send_embargoed(self, now: datetime, report: PushReport) -> None:
+        """Partners trusted with embargoed copy (embargo = "send-with-embargo") get the item documents of a
+        held version at once; they carry the embargo (NewsML-G2 `embargoed`). Feeds wait for the time, and
+        at release the same documents are not sent again."""
+        trusted = [p for p in self.config.partners if p.embargo == "send-with-embargo" and _formats(p, "item")]
+        if not trusted:
+            return
+        for version in self.store.embargoed_unsent(now):
+            try:
+                story = self._story(version)
+                rows = []
+                for partner in trusted:
+                    if story.withdrawn or not partner.filter.matches(story):
+                        continue
+                    for fmt in _formats(partner, "item"):
+                        rows += self._rows(partner, self._render_item(partner, fmt, story), partner.next_batch(now))
+                self.store.enqueue(rows, embargo_sent=[(story.id, story.version)], now=now)
+            except WirepubError as exc:
+                report.failures.append(str(exc))
+                log.error("embargoed send failed story=%s version=%d error=%s", version.story_id,
+                          version.version, exc)
+
+    def _withdraw_earlier(self, partner: Partner, story: Story, kill: Document, when: datetime) -> list[NewDelivery]:
+        """What a kill does to the item documents of earlier versions at this partner (partners.on_kill):
+        keep them, replace them with the withdrawal notice, or delete them."""
+        if partner.on_kill == "keep":
+            return []
+        rows = []
+        for destination, path in self.store.item_paths(partner.name, story.id, kill.format, before=story.version):
+            if partner.on_kill == "replace":
+                rows.append(NewDelivery(partner.name, destination, path, kill.format, "replace", kill.media_type,
+                                        kill.data, kill.sha256, story.id, story.version, when))
+            else:
+                rows.append(NewDelivery(partner.name, destination, path, kill.format, "delete", NOTHING_TYPE,
+                                        b"", NOTHING_SHA, story.id, story.version, when))
+        return rows
 
     def _enqueue(self, batch: Batch, now: datetime, report: PushReport) -> None:
         """One transaction for a batch of released versions and their documents: all or nothing."""
@@ -239,7 +296,8 @@ class Publisher:
                 log.error("feed failed partner=%s format=%s error=%s", partner.name, fmt.name, exc)
                 continue
             doc = Document(partner.name, fmt.name, path, data, fmt.media_type)
-            self.store.enqueue(self._rows(partner, doc), now=self.clock.now())
+            now = self.clock.now()
+            self.store.enqueue(self._rows(partner, doc, partner.next_batch(now)), now=now)
 
     def _feed_stories(self, partner: Partner) -> list[Story]:
         wanted = self.config.channel.max_items
@@ -288,11 +346,11 @@ class Publisher:
         path = ITEM_PATH.format(id=story.id, version=story.version, ext=fmt.extension)
         return Document(partner.name, fmt.name, path, data, fmt.media_type, story.id, story.version)
 
-    def _rows(self, partner: Partner, doc: Document) -> list[NewDelivery]:
+    def _rows(self, partner: Partner, doc: Document, when: datetime) -> list[NewDelivery]:
         self._bodies[doc.sha256] = doc.data
         return [NewDelivery(partner=partner.name, destination=dest.url, path=doc.path, format=doc.format,
                             kind="item" if doc.story_id else "feed", media_type=doc.media_type, body=doc.data,
-                            sha256=doc.sha256, story_id=doc.story_id, version=doc.version)
+                            sha256=doc.sha256, story_id=doc.story_id, version=doc.version, not_before=when)
                 for dest in partner.destinations]
 
     def _context(self, partner: Partner, fmt: ItemFormat | FeedFormat, feed_path: str = "") -> RenderContext:

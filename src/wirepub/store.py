@@ -8,17 +8,20 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from wirepub.errors import ConfigError
 
-SCHEMA_VERSION = 2
+_T = TypeVar("_T")
+
+SCHEMA_VERSION = 3
 ADVISORY_LOCK = 0x77697265  # 'wire': one process upgrades a PostgreSQL store at a time
+COLLECT_LOCK = 0x77697266   # one node at a time reads the hot folder and releases versions
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
@@ -58,6 +61,7 @@ story_versions = sa.Table(
     sa.Column("embargo", UTCDateTime, nullable=True),
     sa.Column("seen_at", UTCDateTime, nullable=False),
     sa.Column("released_at", UTCDateTime, nullable=True),  # set once every item document is out
+    sa.Column("embargo_sent_at", UTCDateTime, nullable=True),  # sent early to partners trusted with embargoes
 )
 sa.Index("ix_story_versions_pending", story_versions.c.released_at, story_versions.c.embargo)
 
@@ -78,7 +82,7 @@ deliveries = sa.Table(
     sa.Column("destination", sa.Text, nullable=False),
     sa.Column("path", sa.Text, nullable=False),
     sa.Column("format", sa.String(32), nullable=False),
-    sa.Column("kind", sa.String(8), nullable=False, server_default="item"),   # item | feed
+    sa.Column("kind", sa.String(8), nullable=False, server_default="item"),   # item | feed | delete
     sa.Column("story_id", sa.String(128), nullable=True),   # None for a feed document
     sa.Column("version", sa.Integer, nullable=True),
     sa.Column("sha256", sa.String(64), nullable=False),
@@ -88,6 +92,8 @@ deliveries = sa.Table(
     sa.Column("last_error", sa.Text, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=True),
     sa.Column("delivered_at", UTCDateTime, nullable=True),
+    sa.Column("lease_owner", sa.String(128), nullable=True),  # the node attempting it now ...
+    sa.Column("lease_until", UTCDateTime, nullable=True),     # ... until then; after that any node may take it
     sa.UniqueConstraint("partner", "destination", "path", "sha256", name="uq_delivery_document"),
 )
 sa.Index("ix_deliveries_path", deliveries.c.partner, deliveries.c.destination, deliveries.c.path)
@@ -215,6 +221,23 @@ class Store:
             ).all()
         return [_stored(r) for r in rows]
 
+    def embargoed_unsent(self, now: datetime) -> list[StoredVersion]:
+        """Held versions not yet sent early to the partners trusted with embargoed copy."""
+        sv = story_versions.c
+        with self.engine.connect() as c:
+            rows = c.execute(
+                sa.select(story_versions).where(sv.released_at.is_(None), sv.embargo > now,
+                                                sv.embargo_sent_at.is_(None)).order_by(sv.embargo)
+            ).all()
+        return [_stored(r) for r in rows]
+
+    def next_embargo(self, now: datetime) -> datetime | None:
+        """The earliest time a held version may go."""
+        sv = story_versions.c
+        with self.engine.connect() as c:
+            return c.execute(sa.select(sa.func.min(sv.embargo)).where(sv.released_at.is_(None), sv.embargo > now)
+                             ).scalar()
+
     def feed_versions(self, limit: int, offset: int = 0) -> list[StoredVersion]:
         """The latest released version of each story, newest first, leaving out withdrawn stories."""
         sv = story_versions.c
@@ -234,15 +257,17 @@ class Store:
     # --- the delivery ledger (outbox) -------------------------------------------------------------
 
     def enqueue(self, rows: Sequence[NewDelivery], *, releases: Sequence[tuple[str, int]] = (),
-                now: datetime) -> int:
+                embargo_sent: Sequence[tuple[str, int]] = (), now: datetime) -> int:
         """Record documents to deliver, and the story versions they release, in ONE transaction: after a
         crash either all of it is in the ledger or none of it is, so nothing is lost.
         An item path that has any delivery already is left alone (a partner never gets two different copies
         of one version); a feed row is added only when its bytes differ from the newest one for its path,
-        and makes older undelivered rows for that path 'superseded'."""
+        and makes older undelivered rows for that path 'superseded'. A kill's 'replace' and 'delete' rows
+        (earlier versions' items) are added once each."""
         d = deliveries.c
         items = [r for r in rows if r.kind == "item"]
-        feeds = [r for r in rows if r.kind != "item"]
+        feeds = [r for r in rows if r.kind == "feed"]
+        withdrawals = [r for r in rows if r.kind not in ("item", "feed")]
         with self.engine.begin() as c:
             taken: set[tuple[str, str, str]] = set()
             for chunk in _chunks(sorted({r.path for r in items}), 500):
@@ -268,18 +293,24 @@ class Store:
                         state="pending", attempts=0, next_attempt_at=now, last_error=None, created_at=now))
                 else:
                     fresh.append(r)
+            for r in withdrawals:
+                if c.execute(sa.select(d.id).where(d.partner == r.partner, d.destination == r.destination,
+                                                   d.path == r.path, d.sha256 == r.sha256)).first() is None:
+                    fresh.append(r)
             self._store_documents(c, fresh, now)
             if fresh:
                 c.execute(deliveries.insert(), [
                     {"partner": r.partner, "destination": r.destination, "path": r.path, "format": r.format,
                      "kind": r.kind, "story_id": r.story_id, "version": r.version, "sha256": r.sha256,
-                     "state": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
+                     "state": "pending", "attempts": 0, "next_attempt_at": max(now, r.not_before or now),
+                     "created_at": now}
                     for r in fresh])
-            if releases:
-                sv = story_versions.c
-                c.execute(story_versions.update()
-                          .where(sv.story_id == sa.bindparam("sid"), sv.version == sa.bindparam("ver"))
-                          .values(released_at=now), [{"sid": i, "ver": v} for i, v in releases])
+            sv = story_versions.c
+            for column, versions in (("released_at", releases), ("embargo_sent_at", embargo_sent)):
+                if versions:
+                    c.execute(story_versions.update()
+                              .where(sv.story_id == sa.bindparam("sid"), sv.version == sa.bindparam("ver"))
+                              .values({column: now}), [{"sid": i, "ver": v} for i, v in versions])
         return len(fresh)
 
     @staticmethod
@@ -293,18 +324,92 @@ class Store:
             c.execute(documents.insert(), [{"sha256": r.sha256, "media_type": r.media_type, "body": r.body,
                                             "created_at": now} for r in missing])
 
-    def due_deliveries(self, now: datetime, *, limit: int = 10_000) -> list[DueDelivery]:
-        """Deliveries to attempt now: items before feeds (a feed follows the items it lists), oldest first."""
+    def claim(self, node: str, now: datetime, *, lease_seconds: float, partner: str | None = None,
+              limit: int = 100, due_by: datetime | None = None) -> list[DueDelivery]:
+        """Take deliveries to attempt now, items before feeds, oldest first, leased to this node until
+        now + lease_seconds. One statement: PostgreSQL skips rows another node has locked (FOR UPDATE SKIP
+        LOCKED); SQLite takes its write lock before reading. A node that dies leaves its leases to expire,
+        and then any node takes the work over. due_by (default now) leaves out retries scheduled later."""
         d = deliveries.c
-        query = (
-            sa.select(d.id, d.partner, d.destination, d.path, d.format, d.kind, d.story_id, d.version, d.sha256,
-                      d.attempts, d.created_at, documents.c.media_type)
-            .join(documents, documents.c.sha256 == d.sha256)
-            .where(d.state.in_(OPEN_STATES), sa.or_(d.next_attempt_at.is_(None), d.next_attempt_at <= now))
-            .order_by(sa.case((d.kind == "item", 0), else_=1), d.id).limit(limit)
+        chosen = (
+            sa.select(d.id)
+            .where(d.state.in_(OPEN_STATES), sa.or_(d.next_attempt_at.is_(None), d.next_attempt_at <= (due_by or now)),
+                   sa.or_(d.lease_until.is_(None), d.lease_until < now))
+            .order_by(sa.case((d.kind == "feed", 1), else_=0), d.id).limit(limit)
+            .with_for_update(skip_locked=True)
         )
+        if partner is not None:
+            chosen = chosen.where(d.partner == partner)
+        until = now + timedelta(seconds=lease_seconds)
+        with self.engine.begin() as c:
+            ids = list(c.execute(deliveries.update().where(d.id.in_(chosen.scalar_subquery()))
+                                 .values(lease_owner=node, lease_until=until).returning(d.id)).scalars())
+            if not ids:
+                return []
+            rows = c.execute(
+                sa.select(d.id, d.partner, d.destination, d.path, d.format, d.kind, d.story_id, d.version, d.sha256,
+                          d.attempts, d.created_at, documents.c.media_type)
+                .join(documents, documents.c.sha256 == d.sha256).where(d.id.in_(ids))
+                .order_by(sa.case((d.kind == "feed", 1), else_=0), d.id)
+            ).all()
+        return [DueDelivery(**r._mapping) for r in rows]
+
+    def renew(self, node: str, ids: Sequence[int], now: datetime, *, lease_seconds: float) -> None:
+        """Extend this node's leases on work it still holds (queued behind a slow partner)."""
+        if not ids:
+            return
+        d = deliveries.c
+        with self.engine.begin() as c:
+            for chunk in _chunks(list(ids), 500):
+                c.execute(deliveries.update().where(d.id.in_(chunk), d.lease_owner == node)
+                          .values(lease_until=now + timedelta(seconds=lease_seconds)))
+
+    def release_leases(self, node: str, ids: Sequence[int] | None = None) -> None:
+        """Give back work this node took and will not attempt (shutting down): others take it at once."""
+        d = deliveries.c
+        query = deliveries.update().where(d.lease_owner == node, d.state.in_(OPEN_STATES))
+        with self.engine.begin() as c:
+            if ids is None:
+                c.execute(query.values(lease_owner=None, lease_until=None))
+            for chunk in _chunks(list(ids or ()), 500):
+                c.execute(query.where(d.id.in_(chunk)).values(lease_owner=None, lease_until=None))
+
+    @contextmanager
+    def collect_lock(self) -> Iterator[bool]:
+        """Yields True if this process may read the hot folder and release versions now, False if another
+        process is doing it. PostgreSQL: an advisory lock (let go if the node dies); SQLite: a lock file."""
+        if self.engine.dialect.name == "postgresql":
+            with self.engine.connect() as c:
+                mine = bool(c.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": COLLECT_LOCK}).scalar())
+                c.commit()
+                try:
+                    yield mine
+                finally:
+                    if mine:
+                        c.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": COLLECT_LOCK})
+                        c.commit()
+            return
+        database = self.engine.url.database
+        if not database or database == ":memory:":
+            yield True
+            return
+        import fcntl
+
+        with open(f"{database}.collect.lock", "a+b") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def ping(self) -> None:
+        """Raises if the store does not answer."""
         with self.engine.connect() as c:
-            return [DueDelivery(**r._mapping) for r in c.execute(query).all()]
+            c.execute(sa.text("SELECT 1"))
 
     def next_attempt(self) -> datetime | None:
         d = deliveries.c
@@ -316,16 +421,23 @@ class Store:
             body: bytes = c.execute(sa.select(documents.c.body).where(documents.c.sha256 == sha256)).scalar_one()
         return body
 
-    def finish(self, outcomes: Sequence[Outcome]) -> None:
-        """Record what became of attempted deliveries; one transaction per batch keeps the ledger cheap."""
+    def finish(self, outcomes: Sequence[Outcome], node: str | None = None) -> None:
+        """Record what became of attempted deliveries, in one transaction per batch. With a node, only rows
+        still leased to it are touched: if its lease ran out and another node took the work, that node's
+        outcome counts."""
         if not outcomes:
             return
         d = deliveries.c
+        still_open = sa.or_(d.state == "pending", d.state == "failed")  # IN (...) cannot go with executemany
+        query = deliveries.update().where(d.id == sa.bindparam("oid"), still_open)
+        if node is not None:
+            query = query.where(d.lease_owner == node)
+        query = query.values(state=sa.bindparam("st"), attempts=d.attempts + 1, next_attempt_at=sa.bindparam("nxt"),
+                             last_error=sa.bindparam("err"), delivered_at=sa.bindparam("at"),
+                             lease_owner=None, lease_until=None)
         with self.engine.begin() as c:
-            for o in outcomes:
-                c.execute(deliveries.update().where(d.id == o.id, d.state.in_(OPEN_STATES)).values(
-                    state=o.state, attempts=d.attempts + 1, next_attempt_at=o.next_attempt_at,
-                    last_error=o.error, delivered_at=o.at if o.state == "delivered" else None))
+            c.execute(query, [{"oid": o.id, "st": o.state, "nxt": o.next_attempt_at, "err": o.error,
+                               "at": o.at if o.state == "delivered" else None} for o in outcomes])
 
     def received(self, partner: str, story_id: str) -> bool:
         """Has this partner had (or is it about to have) any version of this story?"""
@@ -334,6 +446,17 @@ class Store:
             query = sa.select(d.id).where(d.partner == partner, d.story_id == story_id,
                                           d.state.in_(("delivered", *OPEN_STATES)))
             return c.execute(query.limit(1)).first() is not None
+
+    def item_paths(self, partner: str, story_id: str, format: str, *, before: int) -> list[tuple[str, str]]:
+        """(destination, path) of the item documents of a story's versions before `before` that this partner
+        has had or is about to have."""
+        d = deliveries.c
+        with self.engine.connect() as c:
+            rows = c.execute(sa.select(d.destination, d.path).distinct()
+                             .where(d.partner == partner, d.story_id == story_id, d.format == format,
+                                    d.kind == "item", d.version < before, d.state.in_(("delivered", *OPEN_STATES)))
+                             .order_by(d.destination, d.path)).all()
+        return [(r.destination, r.path) for r in rows]
 
     def delivered(self, *, partner: str, destination: str, path: str) -> bool:
         d = deliveries.c
@@ -395,6 +518,46 @@ class Store:
             docs = c.execute(sa.select(sa.func.count()).select_from(deliveries)).scalar_one()
         return {"story_versions": versions, "deliveries": docs}
 
+    # --- the desk's view (status page) ---
+
+    def recent_versions(self, limit: int = 50, *, matching: str | None = None) -> list[dict[str, Any]]:
+        """The latest version of each story, the most recently seen first (story_id, version, status, seen_at,
+        released_at, embargo); with `matching`, only stories whose id contains it, in any case."""
+        sv = story_versions.c
+        latest = sa.select(sv.story_id, sa.func.max(sv.version).label("version")).group_by(sv.story_id)
+        if matching:
+            latest = latest.where(sv.story_id.icontains(matching, autoescape=True))
+        newest = latest.subquery()
+        query = (
+            sa.select(sv.story_id, sv.version, sv.status, sv.seen_at, sv.released_at, sv.embargo)
+            .select_from(story_versions.join(
+                newest, sa.and_(sv.story_id == newest.c.story_id, sv.version == newest.c.version)))
+            .order_by(sv.seen_at.desc(), sv.story_id).limit(limit)
+        )
+        with self.engine.connect() as c:
+            return [dict(r._mapping) for r in c.execute(query).all()]
+
+    def versions_of(self, story_id: str) -> list[dict[str, Any]]:
+        """Every version of one story, oldest first (the same fields as recent_versions)."""
+        sv = story_versions.c
+        query = (sa.select(sv.story_id, sv.version, sv.status, sv.seen_at, sv.released_at, sv.embargo)
+                 .where(sv.story_id == story_id).order_by(sv.version))
+        with self.engine.connect() as c:
+            return [dict(r._mapping) for r in c.execute(query).all()]
+
+    def story_history(self, story_id: str) -> list[dict[str, Any]]:
+        """Where each version of one story went: one row per version, partner, destination and format, with
+        its state, attempts, when it was queued and delivered, its next attempt and its last error."""
+        d = deliveries.c
+        query = (
+            sa.select(d.version, d.partner, d.destination, d.path, d.format, d.state, d.attempts, d.created_at,
+                      d.delivered_at, d.next_attempt_at, d.last_error)
+            .where(d.story_id == story_id)
+            .order_by(d.version.desc(), d.partner, d.destination, d.format, d.id)
+        )
+        with self.engine.connect() as c:
+            return [dict(r._mapping) for r in c.execute(query).all()]
+
 
 @dataclass(frozen=True, slots=True)
 class NewDelivery:
@@ -408,6 +571,7 @@ class NewDelivery:
     sha256: str
     story_id: str | None = None
     version: int | None = None
+    not_before: datetime | None = None   # the partner's schedule; None: at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -437,20 +601,30 @@ class Outcome:
 
 def _migrate_to_2(c: Connection) -> None:
     """v1 -> v2: the deliveries table becomes an outbox with attempts and retries; documents keep the bytes."""
-    have = {col["name"] for col in sa.inspect(c).get_columns("deliveries")}
-    for column in ("kind", "attempts", "next_attempt_at", "last_error", "created_at"):
-        if column not in have:
-            col = deliveries.c[column]
-            ddl_type = col.type.compile(dialect=c.dialect)
-            default = f" DEFAULT '{col.server_default.arg}'" if col.server_default is not None else ""  # type: ignore[attr-defined]
-            c.execute(sa.text(f"ALTER TABLE deliveries ADD COLUMN {column} {ddl_type}{default}"))
+    _add_columns(c, deliveries, ("kind", "attempts", "next_attempt_at", "last_error", "created_at"))
     # v1 delivered documents without keeping their bytes; they stay on record as delivered.
 
 
-MIGRATIONS = {2: _migrate_to_2}
+def _migrate_to_3(c: Connection) -> None:
+    """v2 -> v3: leases, so that several nodes share the deliveries; early sends to embargo-trusted partners."""
+    _add_columns(c, deliveries, ("lease_owner", "lease_until"))
+    _add_columns(c, story_versions, ("embargo_sent_at",))
 
 
-def _chunks(values: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+def _add_columns(c: Connection, table: sa.Table, names: Sequence[str]) -> None:
+    have = {col["name"] for col in sa.inspect(c).get_columns(table.name)}
+    for column in names:
+        if column not in have:
+            col = table.c[column]
+            ddl_type = col.type.compile(dialect=c.dialect)
+            default = f" DEFAULT '{col.server_default.arg}'" if col.server_default is not None else ""  # type: ignore[attr-defined]
+            c.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {column} {ddl_type}{default}"))
+
+
+MIGRATIONS = {2: _migrate_to_2, 3: _migrate_to_3}
+
+
+def _chunks(values: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
     for start in range(0, len(values), size):
         yield values[start:start + size]
 
