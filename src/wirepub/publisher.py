@@ -10,7 +10,7 @@ import hashlib
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -105,16 +105,17 @@ class Publisher:
         return report
 
     def collect(self, report: PushReport,
-                progress: Callable[[Iterable[StoredVersion]], Iterable[StoredVersion]] | None = None) -> bool:
+                progress: Callable[[Iterable[StoredVersion]], Iterable[StoredVersion]] | None = None,
+                *, settle: float = 0.0, settled: Collection[Path] = ()) -> bool:
         """Everything before delivery: read the hot folder, record new versions, release those that are due
         (and send embargoed ones early to partners trusted with them), rebuild feeds. Only one process
         collects at a time; returns False, having done nothing, if another one is at it."""
-        report.destinations = [self._transport(d).location for p in self.config.partners for d in p.destinations]
+        report.destinations = [self.transport_for(d).location for p in self.config.partners for d in p.destinations]
         with self.store.collect_lock() as mine:
             if not mine:
                 log.info("collect skipped: another process is collecting")
                 return False
-            self.intake(report)
+            self.intake(report, settle=settle, settled=settled)
             now = self.clock.now()
             due = self.store.due(now)
             batch = Batch()
@@ -131,15 +132,15 @@ class Publisher:
 
     def deliver(self, report: PushReport) -> None:
         """Attempt every delivery that is due (new ones, and retries whose time has come)."""
-        outcome = Deliverer(self.config, self.store, self._transport, self.clock, node=self.config.daemon.node,
+        outcome = Deliverer(self.config, self.store, self.transport_for, self.clock, node=self.config.daemon.node,
                             lease=self.config.daemon.lease).run(self._bodies)
         self._bodies.clear()
         report.written += outcome.delivered
         report.retrying.extend(outcome.failed)
         report.dead.extend(outcome.dead)
 
-    def intake(self, report: PushReport) -> None:
-        collected = self.source.collect()
+    def intake(self, report: PushReport, *, settle: float = 0.0, settled: Collection[Path] = ()) -> None:
+        collected = self.source.collect(settle=settle, settled=settled)
         for rejection in collected.rejected:
             self._reject(rejection, report)
         for claimed in self._settle_claims(collected.stories, report):
@@ -357,7 +358,7 @@ class Publisher:
         return RenderContext(self.config.provider, self.config.channel,
                              template=partner.templates.get(fmt.name), feed_path=feed_path)
 
-    def _transport(self, destination: Destination) -> Transport:
+    def transport_for(self, destination: Destination) -> Transport:
         with self._lock:
             if destination.url not in self._transports:
                 self._transports[destination.url] = open_transport(destination, base_dir=self.config.base_dir)

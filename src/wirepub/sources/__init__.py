@@ -19,3 +19,4 @@ class Rejection:
 class Collected:
     stories: list[Story] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
+    unsettled: list[Path] = field(default_factory=list)  # maybe still being written: looked at again later

@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import time
+from collections.abc import Collection
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -53,10 +55,16 @@ class HotFolder:
             if p.suffix.lower() in SUFFIXES and p.is_file() and not p.name.startswith((".", "~"))
         )
 
-    def collect(self) -> Collected:
-        """Read every story file; bad ones are reported (not yet moved: see set_aside)."""
+    def collect(self, *, settle: float = 0.0, settled: Collection[Path] = ()) -> Collected:
+        """Read every story file; bad ones are reported (not yet moved: see set_aside). With settle, a file
+        changed in the last `settle` seconds may still be being written and is left for the next look,
+        unless it is in `settled` (the watch saw it closed or renamed into place)."""
         out = Collected()
+        young = time.time() - settle
         for path in self.files():
+            if settle and path not in settled and _mtime(path) > young:
+                out.unsettled.append(path)
+                continue
             try:
                 out.stories.append(self.read(path))
             except StoryError as exc:
@@ -98,6 +106,13 @@ class HotFolder:
             os.replace(path, target)
         target.with_name(target.name + ".error.txt").write_text(f"{error}\n", encoding="utf-8")
         return target
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return 0.0
 
 
 def _json_document(text: str, origin: str) -> dict[str, Any]:

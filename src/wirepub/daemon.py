@@ -1,0 +1,269 @@
+"""`wirepub run`: the publisher's flow on a schedule, in one long-lived process.
+
+Four threads, each with one job, and the store as the only meeting point with other nodes:
+
+- the collector reads the hot folder, records and releases versions, rebuilds feeds (Publisher.collect).
+  It runs when asked: by the scheduler's interval, by the watch on the hot folder (a new file is
+  collected at once), and at the next embargo time (a date job, re-armed after every collect).
+- the deliverer takes due deliveries from the store, leased to this node, and attempts them
+  (Deliverer.serve): woken after each collect, at each partner's cron time, and every interval for
+  retries and for work other nodes released.
+- APScheduler 3 (a BackgroundScheduler with its default in-memory job store: its FAQ forbids sharing a
+  job store between processes) holds the interval, the embargo date and the partners' cron schedules.
+- the web server answers /healthz, /metrics and the status page.
+
+SIGTERM or SIGINT: stop taking work, give back what was claimed and not started, wait up to
+daemon.shutdown_grace seconds for deliveries in flight, exit 0. Whatever was left is in the store, and the
+next start (of this node or any other) resumes it. A bad story, a bad partner or a store that is away for a
+while never ends the process: each is logged, and the next round tries again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import sqlalchemy as sa
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from wirepub.clock import Clock, SystemClock
+from wirepub.config import Config
+from wirepub.delivery import Deliverer
+from wirepub.errors import ConfigError
+from wirepub.metrics import Metrics
+from wirepub.publisher import Publisher, PushReport
+from wirepub.sources.hotfolder import SUFFIXES
+from wirepub.store import Store
+from wirepub.web import WebServer
+
+log = logging.getLogger("wirepub.daemon")
+
+SETTLE_SECONDS = 1.0     # a file not seen closed by the watch is collected once it has been still this long
+STORE_RETRY_MAX = 30.0   # longest wait between two attempts to reach a store that is away
+TOKEN_ENV = "WIREPUB_STATUS_TOKEN"
+
+
+class Daemon:
+    def __init__(self, config: Config, *, clock: Clock | None = None) -> None:
+        self.config = config
+        self.settings = config.daemon
+        self.clock = clock or SystemClock()
+        self.stopping = threading.Event()
+        self.collect_wanted = threading.Event()
+        self.deliver_wake = threading.Event()
+        self._settled: set[Path] = set()       # files the watch saw closed or moved in, since the last collect
+        self._settled_lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self._last_collect: datetime | None = None
+        self.store: Store | None = None
+        self.publisher: Publisher | None = None
+        self.scheduler = BackgroundScheduler(timezone=UTC)
+        self.web: WebServer | None = None
+        self._observer: Any = None
+
+    # --- life cycle ---------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Run until SIGTERM or SIGINT. Returns the exit status (0 after a clean stop)."""
+        self._install_signals()
+        log.info("starting node=%s listen=%s interval=%s store=%s", self.settings.node, self.settings.listen,
+                 self.settings.interval, _safe_url(self.config.store_url))
+        store = self._open_store()
+        if store is None:
+            return 0  # stopped before the store ever answered
+        self.store = store
+        self.publisher = Publisher(self.config, store, clock=self.clock)
+        metrics = Metrics(store, self.clock)
+        self.web = WebServer(self.settings.listen, store=store, clock=self.clock, health=self.health,
+                             metrics=metrics.render, token=os.environ.get(TOKEN_ENV) or None)
+        self.web.start()
+        deliverer = Deliverer(self.config, store, self.publisher.transport_for, self.clock, node=self.settings.node,
+                              lease=self.settings.lease, observe=metrics.observe)
+        self._start_thread("collector", self._collector)
+        self._start_thread("deliverer", lambda: deliverer.serve(
+            stop=self.stopping, wake=self.deliver_wake, poll=self.settings.interval,
+            grace=self.settings.shutdown_grace))
+        self._schedule()
+        if self.settings.watch:
+            self._watch()
+        self.collect_wanted.set()  # collect at once: whatever is due since the last run goes now
+        log.info("running node=%s health=http://%s/healthz", self.settings.node,
+                 f"{self.settings.listen.rsplit(':', 1)[0]}:{self.web.port}")
+        self.stopping.wait()
+        return self._shutdown()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.collect_wanted.set()
+        self.deliver_wake.set()
+
+    def _shutdown(self) -> int:
+        log.info("stopping node=%s grace=%ss", self.settings.node, self.settings.shutdown_grace)
+        self.scheduler.shutdown(wait=False)
+        if self._observer is not None:
+            self._observer.stop()
+        deadline = time.monotonic() + self.settings.shutdown_grace + 5
+        for thread in self._threads:
+            thread.join(max(deadline - time.monotonic(), 0.1))
+        stuck = [t.name for t in self._threads if t.is_alive()]
+        if self.web is not None:
+            self.web.close()
+        if self.publisher is not None:
+            self.publisher.close()
+        if self.store is not None:
+            self.store.close()
+        if stuck:
+            # A transport that ignores its own timeout: what it held is leased and will be retried elsewhere.
+            log.warning("stopped with threads still busy threads=%s; their work is retried after its lease",
+                        ",".join(stuck))
+            logging.shutdown()
+            os._exit(0)
+        log.info("stopped node=%s", self.settings.node)
+        return 0
+
+    def _install_signals(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return  # embedded in a test or another program: the caller stops us with stop()
+
+        def on_signal(signum: int, _frame: FrameType | None) -> None:
+            log.info("signal received signal=%s", signal.Signals(signum).name)
+            self.stop()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+
+    def _open_store(self) -> Store | None:
+        """The store, waiting for it if it is not there yet (a database that starts after us)."""
+        wait = 1.0
+        while not self.stopping.is_set():
+            try:
+                return Store(self.config.store_url)
+            except sa.exc.OperationalError as exc:
+                log.warning("store unavailable, waiting %.0fs error=%s", wait, _brief(exc))
+                self.stopping.wait(wait)
+                wait = min(wait * 2, STORE_RETRY_MAX)
+        return None
+
+    def _start_thread(self, name: str, target: Any) -> None:
+        thread = threading.Thread(target=target, name=f"wirepub-{name}", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    # --- what runs when --------------------------------------------------------------------------------
+
+    def _schedule(self) -> None:
+        self.scheduler.add_job(self.collect_wanted.set, IntervalTrigger(seconds=self.settings.interval),
+                               id="collect", coalesce=True, max_instances=1)
+        for partner in self.config.partners:
+            if partner.schedule:
+                self.scheduler.add_job(self.deliver_wake.set, CronTrigger.from_crontab(partner.schedule, timezone=UTC),
+                                       id=f"batch:{partner.name}", coalesce=True, max_instances=1)
+        self.scheduler.start()
+
+    def _arm_embargo(self) -> None:
+        """A date job at the next embargo time, so the story goes at its second and not at the next interval."""
+        assert self.store is not None
+        when = self.store.next_embargo(self.clock.now())
+        if when is None:
+            if self.scheduler.get_job("embargo") is not None:
+                self.scheduler.remove_job("embargo")
+            return
+        self.scheduler.add_job(self.collect_wanted.set, DateTrigger(when), id="embargo", replace_existing=True)
+
+    def _collector(self) -> None:
+        while not self.stopping.is_set():
+            self.collect_wanted.wait()
+            if self.stopping.is_set():
+                return
+            self.collect_wanted.clear()
+            self.collect_once()
+
+    def collect_once(self) -> PushReport:
+        assert self.publisher is not None
+        with self._settled_lock:
+            settled, self._settled = self._settled, set()
+        report = PushReport()
+        try:
+            if self.publisher.collect(report, settle=SETTLE_SECONDS, settled=settled):
+                self._last_collect = self.clock.now()
+            self._arm_embargo()
+        except sa.exc.SQLAlchemyError as exc:
+            log.warning("store unavailable, collecting again in %ss error=%s", self.settings.interval, _brief(exc))
+            with self._settled_lock:
+                self._settled |= settled
+        except Exception:  # one bad round must not end the daemon; the next interval tries again
+            log.exception("collect failed; trying again at the next interval")
+        if report.released or report.new:
+            log.info("collected new=%d released=%d held=%d rejected=%d", len(report.new), len(report.released),
+                     len(report.held), len(report.rejected))
+        self.deliver_wake.set()
+        return report
+
+    def _watch(self) -> None:
+        from watchdog.events import FileClosedEvent, FileMovedEvent, FileSystemEvent, FileSystemEventHandler
+        from watchdog.observers import Observer
+
+        daemon = self
+
+        class Handler(FileSystemEventHandler):
+            def on_any_event(self, event: FileSystemEvent) -> None:
+                if event.is_directory:
+                    return
+                path = Path(os.fsdecode(event.dest_path if isinstance(event, FileMovedEvent) else event.src_path))
+                if path.suffix.lower() not in SUFFIXES or path.name.startswith((".", "~")):
+                    return
+                if isinstance(event, FileClosedEvent | FileMovedEvent):
+                    with daemon._settled_lock:
+                        daemon._settled.add(path)
+                    daemon.collect_wanted.set()
+
+        source = self.config.source_path
+        try:
+            source.mkdir(parents=True, exist_ok=True)
+            observer = Observer()
+            observer.schedule(Handler(), str(source), recursive=False)
+            observer.daemon = True
+            observer.start()
+        except OSError as exc:
+            log.warning("cannot watch the hot folder, collecting every %ss instead path=%s error=%s",
+                        self.settings.interval, source, exc)
+            return
+        self._observer = observer
+
+    # --- health -------------------------------------------------------------------------------------
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        facts: dict[str, Any] = {"node": self.settings.node,
+                                 "last_collect": self._last_collect.isoformat() if self._last_collect else None}
+        ok = not self.stopping.is_set() and all(t.is_alive() for t in self._threads)
+        try:
+            assert self.store is not None
+            self.store.ping()
+            facts["store"] = "ok"
+        except (sa.exc.SQLAlchemyError, AssertionError) as exc:
+            facts["store"] = f"unavailable: {_brief(exc)}" if not isinstance(exc, AssertionError) else "not open"
+            ok = False
+        facts["status"] = "ok" if ok else ("stopping" if self.stopping.is_set() else "unhealthy")
+        return ok, facts
+
+
+def _brief(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0][:300]
+
+
+def _safe_url(url: str) -> str:
+    """A store URL without its password, for logs."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        raise ConfigError("store URL cannot be parsed", key="store.url") from None
