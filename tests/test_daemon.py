@@ -1,0 +1,360 @@
+"""The daemon's promises. Embargo, schedule and kill timing with an injected clock (no sleeping); then the
+real `wirepub run` in its own process, against a real HTTP receiver, moto's S3 server and a folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lxml import etree
+
+from conftest import Workspace
+from servers_http import http_receiver  # noqa: F401
+from servers_s3 import admin_client, aws_env, s3_bucket, s3_server  # noqa: F401
+from wirepub.config import build_config
+from wirepub.daemon import Daemon
+from wirepub.publisher import Publisher
+from wirepub.store import Store
+
+NAR = "{http://iptc.org/std/nar/2006-10-01/}"
+T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+WAIT_SECONDS = 60.0   # bound on every wait for a real process; the work takes a few seconds
+
+
+def workspace_with(tmp_path: Path, partners: list[dict[str, Any]], **raw: Any) -> Workspace:
+    return Workspace(tmp_path, {"partners": partners, **raw})
+
+
+def folder(name: str, **extra: Any) -> dict[str, Any]:
+    return {"name": name, "destinations": [name], **extra}
+
+
+def guids(path: Path, fmt: str) -> list[str]:
+    if not path.exists():
+        return []
+    if fmt == "rss":
+        return [g.text for g in etree.parse(str(path)).getroot().iter("guid")]
+    return [i["id"] for i in json.loads(path.read_text())["items"]]
+
+
+def pub_status(path: Path) -> str:
+    return etree.parse(str(path)).getroot().find(f"{NAR}itemMeta/{NAR}pubStatus").get("qcode")
+
+
+# --- embargoes, to the second, with an injected clock -----------------------------------------------------
+
+def test_the_daemon_arms_a_job_at_the_embargo_second_and_the_collect_then_releases(tmp_path, story_doc):
+    ws = workspace_with(tmp_path, [folder("a")])
+    embargo = T0 + timedelta(minutes=5, seconds=7)
+    dropped = ws.drop("e.json", story_doc(id="e", embargo=embargo.isoformat()))
+    os.utime(dropped, (time.time() - 60, time.time() - 60))  # written and closed a minute ago
+    daemon = Daemon(ws.config, clock=ws.clock)
+    daemon.store, daemon.publisher = ws.store, Publisher(ws.config, ws.store, clock=ws.clock)
+    daemon.scheduler.start(paused=True)
+    try:
+        report = daemon.collect_once()
+        assert report.released == [] and [h[0] for h in report.held] == ["e"]
+        assert daemon.scheduler.get_job("embargo").next_run_time == embargo
+
+        ws.clock.set(embargo - timedelta(seconds=1))
+        assert daemon.collect_once().released == []
+        assert not (tmp_path / "a/items/e").exists()
+
+        ws.clock.set(embargo)
+        assert daemon.collect_once().released == [("e", 1)]
+        assert daemon.scheduler.get_job("embargo") is None  # nothing else is held
+        daemon.publisher.deliver(report)
+        assert (tmp_path / "a/items/e/v1.xml").is_file()
+    finally:
+        daemon.scheduler.shutdown(wait=False)
+
+
+def test_a_partner_trusted_with_embargoes_gets_the_item_at_once_and_never_twice(tmp_path, story_doc):
+    ws = workspace_with(tmp_path, [folder("trusted", embargo="send-with-embargo"), folder("other")])
+    embargo = T0 + timedelta(hours=1)
+    ws.drop("e.json", story_doc(id="e", embargo=embargo.isoformat()))
+    ws.publisher().push()
+    early = tmp_path / "trusted/items/e/v1.xml"
+    assert early.is_file()
+    item = etree.parse(str(early)).getroot()
+    assert item.find(f"{NAR}itemMeta/{NAR}embargoed").text == embargo.isoformat()
+    assert "urn:newsml:wirepub.example:e" not in guids(tmp_path / "trusted/feeds/rss.xml", "rss")  # feeds wait
+    assert not (tmp_path / "other/items/e").exists()
+    first = early.read_bytes()
+
+    ws.clock.set(embargo)
+    report = ws.publisher().push()
+    assert report.ok and report.released == [("e", 1)]
+    assert (tmp_path / "other/items/e/v1.xml").read_bytes() == first  # the same document for everyone
+    assert early.read_bytes() == first
+    status = {r["partner"]: r for r in ws.store.status(ws.clock.now())}
+    assert status["trusted"]["delivered"] == 1 + 2 * 2  # one item; two feeds delivered twice (empty, then with e)
+    assert "urn:newsml:wirepub.example:e" in guids(tmp_path / "trusted/feeds/rss.xml", "rss")
+
+
+def test_a_partner_schedule_holds_its_documents_until_its_cron_time(tmp_path, story_doc):
+    ws = workspace_with(tmp_path, [folder("hourly", schedule="0 * * * *", formats=["newsml-g2"]),
+                                   folder("now", formats=["newsml-g2"])])
+    ws.clock.set(T0 + timedelta(minutes=10))
+    ws.drop("s.json", story_doc(id="s"))
+    ws.publisher().push()
+    assert (tmp_path / "now/items/s/v1.xml").is_file()
+    assert not (tmp_path / "hourly/items/s/v1.xml").exists()
+
+    ws.clock.set(T0 + timedelta(minutes=59, seconds=59))
+    ws.publisher().push()
+    assert not (tmp_path / "hourly/items/s/v1.xml").exists()
+
+    ws.clock.set(T0 + timedelta(hours=1))
+    assert ws.publisher().push().written == 1
+    assert (tmp_path / "hourly/items/s/v1.xml").is_file()
+
+
+def test_a_bad_cron_expression_is_a_config_error_naming_the_key(tmp_path):
+    from wirepub.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        build_config({"partners": [folder("p", schedule="every hour")]}, base_dir=tmp_path, path=None)
+    assert "partners.0.schedule" in str(caught.value)
+
+
+# --- kills ------------------------------------------------------------------------------------------------
+
+def test_a_kill_reaches_the_partners_that_had_the_story_and_only_them(tmp_path, story_doc):
+    ws = workspace_with(tmp_path, [
+        folder("deleting", on_kill="delete"),
+        folder("replacing", on_kill="replace"),
+        folder("keeping", on_kill="keep"),
+        folder("french", filter={"languages": ["fr"]}),   # never had the story
+    ])
+    ws.drop("k1.json", story_doc(id="k", version=1))
+    assert ws.publisher().push().ok
+    for name in ("deleting", "replacing", "keeping"):
+        assert "urn:newsml:wirepub.example:k" in guids(tmp_path / name / "feeds/rss.xml", "rss")
+    original = (tmp_path / "keeping/items/k/v1.xml").read_bytes()
+
+    ws.clock.set(T0 + timedelta(minutes=5))
+    ws.drop("k2.json", story_doc(id="k", version=2, status="withdrawn", withdrawal_note="Legal advice.",
+                                 version_created="2026-11-25T12:05:00Z"))
+    report = ws.publisher().push()
+    assert report.ok, (report.failures, report.dead)
+
+    for name in ("deleting", "replacing", "keeping"):
+        kill = tmp_path / name / "items/k/v2.xml"
+        assert pub_status(kill) == "stat:canceled"
+        assert "Legal advice." in kill.read_text()
+        assert "urn:newsml:wirepub.example:k" not in guids(tmp_path / name / "feeds/rss.xml", "rss")
+        assert "urn:newsml:wirepub.example:k" not in guids(tmp_path / name / "feeds/jsonfeed.json", "jsonfeed")
+    assert not (tmp_path / "deleting/items/k/v1.xml").exists()
+    assert (tmp_path / "replacing/items/k/v1.xml").read_bytes() == (tmp_path / "replacing/items/k/v2.xml").read_bytes()
+    assert (tmp_path / "keeping/items/k/v1.xml").read_bytes() == original
+    assert not (tmp_path / "french/items/k").exists()
+    assert ws.store.received("french", "k") is False
+
+
+def test_a_kill_deletes_the_earlier_item_objects_in_s3(tmp_path, story_doc, s3_server, s3_bucket):
+    ws = workspace_with(tmp_path, [{"name": "bucket", "formats": ["newsml-g2"], "on_kill": "delete",
+                                    "destinations": [{"url": f"s3://{s3_bucket}/wire", "endpoint_url": s3_server}]}])
+    ws.drop("k1.json", story_doc(id="k", version=1))
+    assert ws.publisher().push().ok
+    s3 = admin_client(s3_server)
+    keys = lambda: sorted(o["Key"] for o in s3.list_objects_v2(Bucket=s3_bucket).get("Contents", []))  # noqa: E731
+    assert keys() == ["wire/items/k/v1.xml"]
+
+    ws.drop("k2.json", story_doc(id="k", version=2, status="withdrawn", version_created="2026-11-25T12:05:00Z"))
+    report = ws.publisher().push()
+    assert report.ok, (report.failures, report.dead)
+    assert keys() == ["wire/items/k/v2.xml"]
+    body = s3.get_object(Bucket=s3_bucket, Key="wire/items/k/v2.xml")["Body"].read()
+    assert b"stat:canceled" in body
+
+
+# --- files still being written ----------------------------------------------------------------------------
+
+def test_a_file_still_being_written_is_left_for_the_next_look_not_rejected(tmp_path):
+    ws = workspace_with(tmp_path, [folder("a")])
+    half = ws.drop("half.json", '{"id": "h", "headline": "Half a')
+    publisher = ws.publisher()
+    from wirepub.publisher import PushReport
+
+    report = PushReport()
+    publisher.collect(report, settle=60.0)
+    assert report.rejected == [] and half.exists()
+    report = PushReport()
+    publisher.collect(report, settle=60.0, settled={half})  # the watch saw it closed: judged now
+    assert [r.path.name for r in report.rejected] == ["half.json"]
+
+
+# --- the real daemon, in its own process ------------------------------------------------------------------
+
+class Running:
+    """`wirepub run` in a subprocess, its JSON log lines collected from a file."""
+
+    def __init__(self, root: Path, env: dict[str, str]) -> None:
+        self.root = root
+        self.log = root / f"daemon-{time.monotonic_ns()}.log"
+        self._log_handle = self.log.open("wb")
+        self.proc = subprocess.Popen([sys.executable, "-m", "wirepub.cli", "run"], cwd=root, env=env,
+                                     stdout=subprocess.DEVNULL, stderr=self._log_handle)
+        line = self.wait_for_line(lambda e: e.get("msg") == "running")
+        self.health = line["health"]
+
+    def lines(self) -> list[dict[str, Any]]:
+        out = []
+        for raw in self.log.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                out.append(json.loads(raw))
+            except json.JSONDecodeError:
+                out.append({"msg": raw})
+        return out
+
+    def wait_for_line(self, match: Any) -> dict[str, Any]:
+        deadline = time.monotonic() + WAIT_SECONDS
+        while time.monotonic() < deadline:
+            for entry in self.lines():
+                if match(entry):
+                    return entry
+            if self.proc.poll() is not None:
+                raise AssertionError(f"daemon exited {self.proc.returncode}:\n{self.log.read_text()[-3000:]}")
+            time.sleep(0.05)
+        raise AssertionError(f"no such log line within {WAIT_SECONDS}s:\n{self.log.read_text()[-3000:]}")
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        url = self.health.rsplit("/", 1)[0] + path
+        try:
+            with urllib.request.urlopen(url, timeout=10) as answer:
+                return answer.status, answer.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+
+    def terminate(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(WAIT_SECONDS)
+        finally:
+            self._log_handle.close()
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(WAIT_SECONDS)
+        self._log_handle.close()
+
+
+def wait_until(condition: Any, what: str) -> None:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"not within {WAIT_SECONDS}s: {what}")
+
+
+def drop_atomically(folder_path: Path, name: str, doc: dict[str, Any]) -> None:
+    temp = folder_path / f".{name}.tmp"
+    temp.write_text(json.dumps(doc), encoding="utf-8")
+    os.replace(temp, folder_path / name)
+
+
+def test_the_daemon_delivers_survives_sigterm_mid_batch_and_resumes(tmp_path, story_doc, http_receiver,  # noqa: F811
+                                                                     s3_server, s3_bucket, aws_env):  # noqa: F811
+    (tmp_path / "stories").mkdir()
+    (tmp_path / "wirepub.toml").write_text(f"""
+[daemon]
+listen = "127.0.0.1:0"
+interval = 30          # longer than any wait here: pick-ups below come from the watch
+shutdown_grace = 10
+
+[[partners]]
+name = "push"
+formats = ["newsml-g2", "rss"]
+destinations = ["{http_receiver.url}/in"]
+
+[[partners]]
+name = "bucket"
+formats = ["newsml-g2"]
+destinations = [{{ url = "s3://{s3_bucket}/wire", endpoint_url = "{s3_server}" }}]
+
+[[partners]]
+name = "folder"
+destinations = ["public"]
+""", encoding="utf-8")
+    env = {**os.environ, **aws_env}
+    env.pop("WIREPUB_CONFIG", None)
+    env.pop("WIREPUB_STORE_URL", None)
+    stories = tmp_path / "stories"
+    item_paths = lambda: {r.header("X-Wirepub-Path") for r in http_receiver.requests  # noqa: E731
+                          if (r.header("X-Wirepub-Path") or "").startswith("items/")}
+
+    daemon = Running(tmp_path, env)
+    try:
+        drop_atomically(stories, "first.json", story_doc(id="first"))
+        wait_until(lambda: "items/first/v1.xml" in item_paths(), "the watched story at the receiver")
+        (stories / "broken.json").write_text("{ not json", encoding="utf-8")
+        for i in range(40):
+            drop_atomically(stories, f"s{i:02}.json", story_doc(id=f"s{i:02}"))
+        wait_until(lambda: len(item_paths()) >= 5, "some of the batch delivered")
+        assert daemon.terminate() == 0
+    finally:
+        daemon.kill()
+    stopped = [e for e in daemon.lines() if e.get("msg") in ("stopping", "stopped")]
+    assert [e["msg"] for e in stopped] == ["stopping", "stopped"]
+
+    again = Running(tmp_path, env)
+    try:
+        expected = {"items/first/v1.xml"} | {f"items/s{i:02}/v1.xml" for i in range(40)}
+        wait_until(lambda: item_paths() >= expected, "every story at the receiver after the restart")
+        s3 = admin_client(s3_server)
+
+        def in_bucket() -> set[str]:
+            objects = s3.list_objects_v2(Bucket=s3_bucket, Prefix="wire/").get("Contents", [])
+            return {o["Key"].removeprefix("wire/") for o in objects}
+
+        wait_until(lambda: in_bucket() >= expected, "every story in the bucket")
+        wait_until(lambda: all((tmp_path / "public" / p).is_file() for p in expected), "every story in the folder")
+        assert (stories / "rejected/broken.json").is_file()
+        assert "broken.json" in (stories / "rejected/broken.json.error.txt").read_text()
+
+        status, body = again.get("/healthz")
+        assert status == 200 and json.loads(body)["status"] == "ok"
+        status, metrics = again.get("/metrics")
+        assert status == 200
+        assert b'wirepub_deliveries{partner="push",state="delivered"}' in metrics
+        assert b"wirepub_delivery_latency_seconds_bucket" in metrics
+        assert again.terminate() == 0
+    finally:
+        again.kill()
+
+    # From the receiver's own records: every path got one body, and any repeat was the same bytes and key.
+    seen: dict[str, tuple[bytes, str | None]] = {}
+    for r in http_receiver.requests:
+        path = r.header("X-Wirepub-Path")
+        if path in seen and path.startswith("items/"):
+            assert seen[path] == (r.body, r.header("Idempotency-Key")), f"{path} arrived twice, differently"
+        seen[path] = (r.body, r.header("Idempotency-Key"))
+    store = Store(f"sqlite:///{tmp_path}/.wirepub/wirepub.db")
+    try:
+        rows = {r["partner"]: r for r in store.status(datetime.now(UTC))}
+    finally:
+        store.close()
+    for partner in ("push", "bucket", "folder"):
+        assert rows[partner]["pending"] == rows[partner]["failed"] == rows[partner]["dead"] == 0, rows[partner]
+
+
+def test_run_refuses_a_status_page_open_to_the_network_without_a_token(tmp_path):
+    (tmp_path / "wirepub.toml").write_text('[daemon]\nlisten = "0.0.0.0:0"\n', encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in ("WIREPUB_STATUS_TOKEN", "WIREPUB_CONFIG")}
+    done = subprocess.run([sys.executable, "-m", "wirepub.cli", "run"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=WAIT_SECONDS)
+    assert done.returncode == 2
+    assert "WIREPUB_STATUS_TOKEN" in done.stderr
