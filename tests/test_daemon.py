@@ -3,6 +3,7 @@ real `wirepub run` in its own process, against a real HTTP receiver, moto's S3 s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -358,3 +359,98 @@ def test_run_refuses_a_status_page_open_to_the_network_without_a_token(tmp_path)
                           capture_output=True, text=True, timeout=WAIT_SECONDS)
     assert done.returncode == 2
     assert "WIREPUB_STATUS_TOKEN" in done.stderr
+
+
+class TCPProxy:
+    """A TCP proxy on 127.0.0.1 in front of the real PostgreSQL, so a test can take the store away (close
+    every connection, refuse new ones) and bring it back, as a database restart or a network cut would."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        import socket
+        import threading
+
+        self.target = target
+        self._socket, self._threading = socket, threading
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        self.port = probe.getsockname()[1]
+        probe.close()
+        self._conns: list[Any] = []
+        self._listener: Any = None
+        self.up()
+
+    def up(self) -> None:
+        listener = self._socket.socket()
+        listener.setsockopt(self._socket.SOL_SOCKET, self._socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self._listener = listener
+        self._threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def _accept(self, listener: Any) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                server = self._socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            self._conns += [client, server]
+            for a, b in ((client, server), (server, client)):
+                self._threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: Any, dst: Any) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                with contextlib.suppress(OSError):
+                    s.close()
+
+    def down(self) -> None:
+        self._listener.close()
+        for conn in self._conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(self._socket.SHUT_RDWR)
+                conn.close()
+        self._conns = []
+
+
+def test_the_daemon_waits_out_a_store_that_goes_away_and_carries_on(tmp_path, story_doc, pg_url):
+    from urllib.parse import urlsplit
+
+    pg = urlsplit(pg_url)
+    proxy = TCPProxy((pg.hostname or "127.0.0.1", pg.port or 5432))
+    proxied = pg_url.replace(f"{pg.hostname}:{pg.port}", f"127.0.0.1:{proxy.port}")
+    (tmp_path / "stories").mkdir()
+    (tmp_path / "wirepub.toml").write_text(
+        '[daemon]\nlisten = "127.0.0.1:0"\ninterval = 0.5\n\n'
+        '[[partners]]\nname = "folder"\nformats = ["newsml-g2"]\ndestinations = ["public"]\n', encoding="utf-8")
+    env = {**os.environ, "WIREPUB_STORE_URL": proxied}
+    env.pop("WIREPUB_CONFIG", None)
+    daemon = Running(tmp_path, env)
+    try:
+        drop_atomically(tmp_path / "stories", "before.json", story_doc(id="before"))
+        wait_until(lambda: (tmp_path / "public/items/before/v1.xml").is_file(), "a story before the outage")
+
+        proxy.down()
+        wait_until(lambda: daemon.get("/healthz")[0] == 503, "health saying the store is away")
+        drop_atomically(tmp_path / "stories", "during.json", story_doc(id="during"))
+        wait_until(lambda: any(e.get("msg", "").startswith("store unavailable") for e in daemon.lines()),
+                   "the daemon noticing the outage")
+        assert daemon.proc.poll() is None
+
+        proxy.up()
+        wait_until(lambda: (tmp_path / "public/items/during/v1.xml").is_file(), "the story dropped in the outage")
+        wait_until(lambda: daemon.get("/healthz")[0] == 200, "health back to ok")
+        assert daemon.terminate() == 0
+    finally:
+        daemon.kill()
+        proxy.down()

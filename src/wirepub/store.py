@@ -124,7 +124,8 @@ class Store:
         try:
             if url.startswith("sqlite:///"):
                 Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            self.engine: Engine = sa.create_engine(url)
+            # pre-ping: a connection the database dropped (a restart, a failover) is replaced, not used
+            self.engine: Engine = sa.create_engine(url, pool_pre_ping=True)
         except (sa.exc.ArgumentError, ImportError) as exc:
             raise ConfigError(f"store URL cannot be used: {exc}", key="store.url") from None
         if self.engine.dialect.name == "sqlite":
