@@ -17,7 +17,8 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/wirepub push --source examples/stories
 
-## services: what the tests run besides Python packages (OpenSSH's sshd for SFTP), installed if missing.
+## services: what the tests run besides Python packages (OpenSSH's sshd for SFTP; Debian's chromium and
+## chromedriver for the status page in a real browser), installed if missing.
 ## PostgreSQL tests use the server on 127.0.0.1:5432 where there is one, and skip (saying so) where not.
 services:
 	@bash scripts/test-services.sh

@@ -17,6 +17,7 @@ import click
 from wirepub import __version__
 from wirepub.config import Config, find_config, load_config
 from wirepub.errors import WirepubError
+from wirepub.logs import setup_logging
 
 EXIT_FAILED = 1
 EXIT_UNUSABLE = 2
@@ -54,16 +55,14 @@ def main(ctx: click.Context, config_path: str | None, verbose: int) -> None:
     Typical use:
       wirepub init                 write a starter wirepub.toml and a stories/ folder
       wirepub push                 publish what is in the stories folder, now
+      wirepub run                  the daemon: collect, release at embargo time, deliver, retry
       wirepub render FILE -f rss   show the document a story becomes
       wirepub validate FILE...     check documents against their schemas
       wirepub status               what each partner has, and what is waiting or failing
       wirepub retry / resend       try failed deliveries now / send a story again
       wirepub partners check       try every destination with a probe
     """
-    logging.basicConfig(
-        level=logging.WARNING - 10 * min(verbose, 2), stream=sys.stderr,
-        format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
-    )
+    setup_logging(logging.WARNING - 10 * min(verbose, 2))
     ctx.obj = _Context(config_path, verbose)
 
 
@@ -154,6 +153,34 @@ def push(obj: _Context, source_dir: Path | None, as_json: bool) -> None:
 
 
 @main.command()
+@click.option("--listen", metavar="HOST:PORT", help="Serve /healthz, /metrics and the status page here "
+              "(default: daemon.listen, 127.0.0.1:8787; port 0 picks a free one).")
+@click.pass_obj
+def run(obj: _Context, listen: str | None) -> None:
+    """Run the daemon until SIGTERM or SIGINT.
+
+    Collects approved stories every daemon.interval seconds and at once when a file lands in the hot folder,
+    releases embargoed stories at their second, delivers and retries, rebuilds feeds, and serves /healthz,
+    /metrics and the status page. Any number of daemons may share one PostgreSQL store. Logs go to stderr,
+    one JSON object per line unless stderr is a terminal.
+    """
+    import dataclasses
+
+    from wirepub.daemon import Daemon
+
+    setup_logging(logging.INFO if obj.verbose < 2 else logging.DEBUG)
+    try:
+        config = obj.config
+        if listen is not None:
+            config = dataclasses.replace(config, daemon=dataclasses.replace(config.daemon, listen=listen))
+        daemon = Daemon(config)
+        code = daemon.run()
+    except WirepubError as exc:
+        _fail(str(exc))
+    sys.exit(code)
+
+
+@main.command()
 @click.argument("story", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--format", "-f", "format_name", required=True,
               type=click.Choice(["newsml-g2", "rss", "jsonfeed"]), help="The format to render.")
@@ -220,17 +247,30 @@ def _open(obj: _Context) -> tuple[Any, Any]:
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON, for scripts and monitoring.")
+@click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Write the status page to FILE instead: the daemon's page as a static file, for sites that do "
+                   "not run the daemon (regenerate it from cron).")
+@click.option("--story", "story_id", metavar="ID", help="With --html: show where each version of story ID went.")
 @click.pass_obj
-def status(obj: _Context, as_json: bool) -> None:
+def status(obj: _Context, as_json: bool, html_file: Path | None, story_id: str | None) -> None:
     """Deliveries per partner: pending, delivered, failed (to retry), dead; the last error and the age of
     the oldest undelivered document. Exit status 1 if anything is dead."""
+    if story_id is not None and html_file is None:
+        _fail("--story goes with --html: wirepub status --html FILE --story ID")
     try:
         publisher, store = _open(obj)
-        rows = store.status(publisher.clock.now())
+        now = publisher.clock.now()
+        rows = store.status(now)
+        if html_file is not None:
+            from wirepub.statuspage import write_status_page
+
+            write_status_page(store, now, html_file, story=story_id)
         store.close()
     except WirepubError as exc:
         _fail(str(exc))
-    if as_json:
+    if html_file is not None:
+        click.echo(f"wrote {html_file}")
+    elif as_json:
         click.echo(json.dumps(rows, indent=2))
     elif not rows:
         click.echo("nothing delivered or waiting yet")

@@ -148,11 +148,14 @@ class Publisher:
             story = self._settle_version(claimed)
             if story is None:
                 report.unchanged += 1
+                self.source.done(claimed.origin)
                 continue
             seen = self.store.record_version(
                 story_id=story.id, version=story.version, status=story.status,
                 content_hash=story.content_hash, document=_stored_document(story), origin=story.origin,
                 version_created=story.version_created, embargo=story.embargo, now=self.clock.now())
+            if seen != "conflict":
+                self.source.done(story.origin)
             if seen == "new":
                 self._stories[(story.id, story.version)] = story
                 report.new.append((story.id, story.version))

@@ -44,6 +44,7 @@ class HotFolder:
                  usage_terms: str | None = None) -> None:
         self.path = path
         self.rejected = rejected
+        self._done: dict[str, tuple[int, int]] = {}  # path -> (mtime_ns, size) of files already recorded
         self._defaults = StoryDefaults(language=language, copyright_holder=copyright_holder,
                                        copyright_notice=copyright_notice, usage_terms=usage_terms)
 
@@ -62,6 +63,8 @@ class HotFolder:
         out = Collected()
         young = time.time() - settle
         for path in self.files():
+            if self._done.get(str(path)) == _signature(path):
+                continue  # read and recorded before, unchanged since: a long-lived daemon reads it once
             if settle and path not in settled and _mtime(path) > young:
                 out.unsettled.append(path)
                 continue
@@ -71,6 +74,10 @@ class HotFolder:
                 out.rejected.append(Rejection(path, exc))
         out.stories.sort(key=lambda s: (s.version_created, s.id, s.version))
         return out
+
+    def done(self, origin: str) -> None:
+        """The story read from this file is recorded: skip the file until it changes."""
+        self._done[origin] = _signature(Path(origin))
 
     def read(self, path: Path) -> Story:
         origin = str(path)
@@ -106,6 +113,14 @@ class HotFolder:
             os.replace(path, target)
         target.with_name(target.name + ".error.txt").write_text(f"{error}\n", encoding="utf-8")
         return target
+
+
+def _signature(path: Path) -> tuple[int, int]:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return (0, -1)
+    return (st.st_mtime_ns, st.st_size)
 
 
 def _mtime(path: Path) -> float:
