@@ -33,6 +33,7 @@ log = logging.getLogger("wirepub.publisher")
 ITEM_PATH = "items/{id}/v{version}.{ext}"
 FEED_PATH = "feeds/{format}.{ext}"
 RELEASE_BATCH = 100  # story versions per ledger transaction
+STORY_CACHE = 5_000  # parsed stories kept between collects (a daemon runs for months)
 NOTHING_TYPE = "application/octet-stream"   # a deletion carries no document
 NOTHING_SHA = hashlib.sha256(b"").hexdigest()
 
@@ -91,6 +92,7 @@ class Publisher:
         self._transports: dict[str, Transport] = {}
         self._lock = threading.Lock()
         self._stories: dict[tuple[str, int], Story] = {}
+        self._feeds_as_of: datetime | None = None  # the last release the feeds were rebuilt for
         self._bodies: dict[str, bytes] = {}  # documents rendered in this run, so delivery need not reread them
 
     # --- the flow -------------------------------------------------------------------------------
@@ -114,7 +116,11 @@ class Publisher:
         with self.store.collect_lock() as mine:
             if not mine:
                 log.info("collect skipped: another process is collecting")
+                report.warnings.append("another wirepub process was collecting; this run only delivered")
                 return False
+            self._bodies.clear()
+            if len(self._stories) > STORY_CACHE:
+                self._stories.clear()
             self.intake(report, settle=settle, settled=settled)
             now = self.clock.now()
             due = self.store.due(now)
@@ -125,8 +131,12 @@ class Publisher:
                     self._enqueue(batch, now, report)
             self._enqueue(batch, now, report)
             self.send_embargoed(now, report)
-            for partner in self.config.partners:
-                self.rebuild_feeds(partner, report)
+            # Feeds change only when versions are released (here or by another node): rebuild them then.
+            last_release = self.store.last_release()
+            if last_release != self._feeds_as_of or last_release is None:
+                for partner in self.config.partners:
+                    self.rebuild_feeds(partner, report)
+                self._feeds_as_of = last_release
             report.held = [(v.story_id, v.version, v.embargo) for v in self.store.held(now) if v.embargo]
         return True
 

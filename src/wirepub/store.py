@@ -222,6 +222,11 @@ class Store:
             ).all()
         return [_stored(r) for r in rows]
 
+    def last_release(self) -> datetime | None:
+        """When a version was last released: the feeds are as of then."""
+        with self.engine.connect() as c:
+            return c.execute(sa.select(sa.func.max(story_versions.c.released_at))).scalar()
+
     def embargoed_unsent(self, now: datetime) -> list[StoredVersion]:
         """Held versions not yet sent early to the partners trusted with embargoed copy."""
         sv = story_versions.c
