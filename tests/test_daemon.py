@@ -273,7 +273,7 @@ def test_the_daemon_delivers_survives_sigterm_mid_batch_and_resumes(tmp_path, st
     (tmp_path / "wirepub.toml").write_text(f"""
 [daemon]
 listen = "127.0.0.1:0"
-interval = 30          # longer than any wait here: pick-ups below come from the watch
+interval = 600         # far longer than any wait here: every pick-up below comes from the watch
 shutdown_grace = 10
 
 [[partners]]
@@ -301,6 +301,11 @@ destinations = ["public"]
     try:
         drop_atomically(stories, "first.json", story_doc(id="first"))
         wait_until(lambda: "items/first/v1.xml" in item_paths(), "the watched story at the receiver")
+        outside = tmp_path / "export" / "moved.json"   # a CMS that writes elsewhere and moves the file in
+        outside.parent.mkdir()
+        outside.write_text(json.dumps(story_doc(id="moved")), encoding="utf-8")
+        os.rename(outside, stories / "moved.json")
+        wait_until(lambda: "items/moved/v1.xml" in item_paths(), "the story moved in from another folder")
         (stories / "broken.json").write_text("{ not json", encoding="utf-8")
         for i in range(40):
             drop_atomically(stories, f"s{i:02}.json", story_doc(id=f"s{i:02}"))
@@ -313,7 +318,7 @@ destinations = ["public"]
 
     again = Running(tmp_path, env)
     try:
-        expected = {"items/first/v1.xml"} | {f"items/s{i:02}/v1.xml" for i in range(40)}
+        expected = {"items/first/v1.xml", "items/moved/v1.xml"} | {f"items/s{i:02}/v1.xml" for i in range(40)}
         wait_until(lambda: item_paths() >= expected, "every story at the receiver after the restart")
         s3 = admin_client(s3_server)
 

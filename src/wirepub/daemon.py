@@ -25,7 +25,7 @@ import os
 import signal
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -210,7 +210,14 @@ class Daemon:
         return report
 
     def _watch(self) -> None:
-        from watchdog.events import FileClosedEvent, FileMovedEvent, FileSystemEvent, FileSystemEventHandler
+        from watchdog.events import (
+            FileClosedEvent,
+            FileCreatedEvent,
+            FileModifiedEvent,
+            FileMovedEvent,
+            FileSystemEvent,
+            FileSystemEventHandler,
+        )
         from watchdog.observers import Observer
 
         daemon = self
@@ -226,6 +233,12 @@ class Daemon:
                     with daemon._settled_lock:
                         daemon._settled.add(path)
                     daemon.collect_wanted.set()
+                elif isinstance(event, FileCreatedEvent | FileModifiedEvent):
+                    # Being written (its close comes next), or moved in from another folder (no close will
+                    # come): look again once it has been still for SETTLE_SECONDS.
+                    daemon.scheduler.add_job(daemon.collect_wanted.set, DateTrigger(
+                        datetime.now(UTC) + timedelta(seconds=SETTLE_SECONDS + 0.05)), id="settle",
+                        replace_existing=True)
 
         source = self.config.source_path
         try:
