@@ -249,7 +249,8 @@ class Deliverer:
         except DeliveryError as exc:
             return self._failure(d, partner, str(exc), exc.retryable, exc.retry_after)
         except Exception as exc:  # a transport bug must not take the run down; it is retried and logged
-            log.exception("delivery crashed partner=%s path=%s destination=%s", d.partner, d.path, d.destination)
+            log.exception("delivery crashed partner=%s format=%s path=%s story=%s version=%s destination=%s",
+                          d.partner, d.format, d.path, d.story_id or "-", d.version or "-", d.destination)
             return self._failure(d, partner, f"{type(exc).__name__}: {exc}", True, None)
         return Outcome(d.id, "delivered", self.clock.now())
 

@@ -220,7 +220,10 @@ class Publisher:
 
     def release(self, version: StoredVersion, now: datetime, report: PushReport, batch: Batch) -> None:
         """Render and validate every document of one due story version for the partners it goes to, and
-        add them to the batch that goes into the ledger together with the version's release."""
+        add them to the batch that goes into the ledger together with the version's release. A document
+        that cannot be rendered or fails its schema holds the whole version back (nothing half-released),
+        loudly, until the story or the template is fixed."""
+        partner_name = format_name = "-"
         try:
             latest = self.store.latest_version(version.story_id)
             if latest is not None and latest.version > version.version:
@@ -239,6 +242,7 @@ class Publisher:
                     continue
                 when = partner.next_batch(now)
                 for fmt in _formats(partner, "item"):
+                    partner_name, format_name = partner.name, fmt.name
                     doc = self._render_item(partner, fmt, story)
                     rows += self._rows(partner, doc, when)
                     if story.withdrawn:
@@ -248,7 +252,8 @@ class Publisher:
             report.released.append((story.id, story.version))
         except WirepubError as exc:
             report.failures.append(str(exc))
-            log.error("release failed story=%s version=%d error=%s", version.story_id, version.version, exc)
+            log.error("release held back story=%s version=%d partner=%s format=%s destination=- error=%s",
+                      version.story_id, version.version, partner_name, format_name, exc)
 
     def send_embargoed(self, now: datetime, report: PushReport) -> None:
         """Partners trusted with embargoed copy (embargo = "send-with-embargo") get the item documents of a
@@ -269,8 +274,8 @@ class Publisher:
                 self.store.enqueue(rows, embargo_sent=[(story.id, story.version)], now=now)
             except WirepubError as exc:
                 report.failures.append(str(exc))
-                log.error("embargoed send failed story=%s version=%d error=%s", version.story_id,
-                          version.version, exc)
+                log.error("embargoed send failed story=%s version=%d partner=- format=- destination=- error=%s",
+                          version.story_id, version.version, exc)
 
     def _withdraw_earlier(self, partner: Partner, story: Story, kill: Document, when: datetime) -> list[NewDelivery]:
         """What a kill does to the item documents of earlier versions at this partner (partners.on_kill):
@@ -307,7 +312,8 @@ class Publisher:
                                      story=f"(feed of {len(stories)})")
             except WirepubError as exc:
                 report.failures.append(f"partner {partner.name}: {exc}")
-                log.error("feed failed partner=%s format=%s error=%s", partner.name, fmt.name, exc)
+                log.error("feed failed story=- version=- partner=%s format=%s destination=- error=%s",
+                          partner.name, fmt.name, exc)
                 continue
             doc = Document(partner.name, fmt.name, path, data, fmt.media_type)
             now = self.clock.now()
