@@ -25,7 +25,7 @@ import pytest
 from conftest import Workspace
 from servers_http import Receiver, free_port, http_receiver, https_receiver  # noqa: F401
 from servers_s3 import AuthS3, aws_env, s3_auth_server, s3_bucket, s3_server  # noqa: F401
-from servers_ssh_ftp import SSHServer, sshd_server  # noqa: F401
+from servers_ssh_ftp import FTPServerInfo, SSHServer, ftp_server, sshd_server  # noqa: F401
 
 WIREPUB = [sys.executable, "-m", "wirepub.cli"]
 STORY = {"id": "fault-1", "headline": "Harbour reopens", "body": "<p>The harbour reopened on Tuesday.</p>",
@@ -124,6 +124,22 @@ def test_a_500_fails_with_a_next_attempt_and_the_retry_delivers(tmp_path: Path, 
     assert_one_failure_then_delivered(ws, http_receiver)
 
 
+def test_a_partner_failing_every_attempt_is_dead_after_the_last(tmp_path: Path, http_receiver: Receiver) -> None:
+    http_receiver.respond_with(503, body="maintenance")
+    ws = workspace(tmp_path, http_partner(http_receiver), max_attempts=3)
+    for attempt in range(1, 4):
+        report = ws.publisher().push()
+        assert len(posts(http_receiver)) == attempt
+        if attempt < 3:
+            assert len(report.retrying) == 1 and ledger(ws)["failed"] == 1
+            retry_at = ws.store.next_attempt()
+            assert retry_at is not None
+            ws.clock.set(retry_at)
+    assert len(report.dead) == 1 and ws.store.next_attempt() is None
+    said = status(ws)["p"]["last_error"]
+    assert "HTTP 503 Service Unavailable: maintenance" in said and "gave up after 3 attempts" in said
+
+
 def test_a_429_is_not_tried_again_before_its_retry_after(tmp_path: Path, http_receiver: Receiver) -> None:
     http_receiver.respond_with(429, headers={"Retry-After": "120"}, body="slow down", times=1)
     ws = workspace(tmp_path, http_partner(http_receiver), base_delay=1, max_delay=5)
@@ -205,6 +221,21 @@ def test_a_changed_sftp_host_key_is_dead_and_says_so(tmp_path: Path, sshd_server
     assert f"is not the one in known_hosts {sshd_server.wrong_known_hosts}" in said
     assert "Nothing was sent" in said and "not retryable" in said
     assert not out.exists()
+
+
+def test_a_refused_ftp_login_is_dead_and_names_the_variable_not_the_password(
+        tmp_path: Path, ftp_server: FTPServerInfo, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    monkeypatch.setenv("ACME_FTP_PASSWORD", "not-the-password-0000")
+    ws = workspace(tmp_path, {"name": "p", "destinations": [{
+        "url": ftp_server.url("/faults"), "password_env": "ACME_FTP_PASSWORD", "connect_timeout": 10}]})
+    report = ws.publisher().push()
+    assert len(report.dead) == 1 and not report.retrying
+    said = status(ws)["p"]["last_error"]
+    assert "the server refused the login (530" in said
+    assert f"check the user '{ftp_server.user}' in the URL and the password in the environment variable " \
+           "ACME_FTP_PASSWORD" in said
+    assert "not-the-password-0000" not in said and "not retryable" in said
+    assert not (ftp_server.home / "faults").exists()
 
 
 def test_a_missing_bucket_is_dead_and_named(tmp_path: Path, s3_server: str, aws_env: dict[str, str]) -> None:  # noqa: F811
