@@ -244,6 +244,10 @@ def test_push_killed_at_random_moments_loses_nothing(tmp_path: Path, http_receiv
     # The folder: every item, byte for byte what the other partners got; feeds listing every story.
     on_disk = item_files(tmp_path)
     assert set(on_disk) == expected
+    # Anything else there is a temporary file a killed write left behind: hidden, and never a document's name.
+    others = [p for p in (tmp_path / "out").rglob("*") if p.is_file() and p.relative_to(tmp_path / "out").as_posix()
+              not in expected | {"feeds/rss.xml", "feeds/jsonfeed.json"}]
+    assert all(p.name.startswith(".") and p.name.endswith(".tmp") for p in others), others
     for path in expected:
         assert (tmp_path / "out" / path).read_bytes() == bodies[path], path
     assert stories_in((tmp_path / "out/feeds/jsonfeed.json").read_bytes()) == ids
