@@ -22,7 +22,6 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-import pytest
 from lxml import etree
 
 from servers_http import Receiver, http_receiver  # noqa: F401
@@ -37,7 +36,6 @@ MIN_KILLS = 20
 MAX_RUNS = 80              # bound on the crash loop (runs that finish before their kill do not count)
 RUN_LIMIT = 60.0           # seconds one push may take before the test gives up on it
 FINAL_RUNS = 5             # bound on the runs to completion after the last kill
-LEASE = 1                  # seconds a push holds the deliveries it took (daemon.lease; the least allowed)
 PREFIX = "wire"            # the bucket partner's key prefix
 
 
@@ -67,9 +65,6 @@ max_items = 100
 [delivery]
 base_delay = 0.01
 max_delay = 0.05
-
-[daemon]
-lease = {LEASE}
 
 [[partners]]
 name = "folder"
@@ -191,10 +186,9 @@ def test_push_killed_at_random_moments_loses_nothing(tmp_path: Path, http_receiv
         drop(WAVE)
     assert kills >= MIN_KILLS, f"only {kills} of {runs} runs were still running when killed"
 
-    # Run to completion: until a push succeeds and the ledger has nothing open. A killed push's leases hold
-    # its deliveries for LEASE seconds (test_a_push_run_again_right_after_a_kill_... is about that), so wait them out.
+    # Run to completion: until a push succeeds and the ledger has nothing open. The leases a killed push held
+    # (daemon.lease, 60 s by default) are given back at once by the next run, which sees their owner is gone.
     for _ in range(FINAL_RUNS):
-        time.sleep(LEASE + 0.1)
         final = wirepub("push", cwd=tmp_path)
         rows = json.loads(wirepub("status", "--json", cwd=tmp_path).stdout)
         if final.returncode == 0 and not any(r["pending"] or r["failed"] for r in rows):
@@ -281,9 +275,6 @@ def test_push_killed_at_random_moments_loses_nothing(tmp_path: Path, http_receiv
         assert row["last_error"] is None, row
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: a push killed mid-delivery leaves its deliveries leased (daemon.lease, 60 s) to a node that no longer "
-    "exists (host:pid); the push run right after skips them and exits 0 with nothing delivered"))
 def test_a_push_run_again_right_after_a_kill_delivers_what_the_killed_push_had_taken(
         tmp_path: Path, http_receiver: Receiver) -> None:  # noqa: F811
     receiver = http_receiver

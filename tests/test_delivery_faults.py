@@ -337,3 +337,32 @@ def test_a_hanging_partner_does_not_hold_up_the_others(tmp_path: Path, http_rece
     finally:
         stuck.gate.set()
         stuck.stop()
+
+
+def test_several_hanging_partners_together_cannot_take_every_worker(tmp_path: Path) -> None:
+    """Two stuck partners at their limit of 2 would hold all 4 workers; a worker is always left for a partner
+    with nothing in flight, so the healthy folder still gets every item while both hang."""
+    stuck = [GatedReceiver(), GatedReceiver()]
+    try:
+        ws = workspace(
+            tmp_path,
+            http_partner(stuck[0], "stuck-1", read_timeout=WAIT_LIMIT * 2),
+            http_partner(stuck[1], "stuck-2", read_timeout=WAIT_LIMIT * 2),
+            {"name": "folder", "destinations": ["public"]},
+            partner_concurrency=2, concurrency=4)
+        for i in range(2, 7):
+            ws.drop(f"fault-{i}.json", {**STORY, "id": f"fault-{i}", "version_created": f"2026-11-25T10:0{i}:00Z"})
+        items = {f"items/fault-{i}/v1.xml" for i in range(1, 7)}
+        push = threading.Thread(target=ws.publisher().push, daemon=True)
+        push.start()
+        wait_for(lambda: all(s.arrived.is_set() for s in stuck), "both stuck partners' first requests")
+        wait_for(lambda: all((tmp_path / "public" / p).is_file() for p in items), "the folder's items")
+        assert all(not s.gate.is_set() for s in stuck) and push.is_alive()
+        for s in stuck:
+            s.gate.set()
+        push.join(WAIT_LIMIT)
+        assert not push.is_alive()
+    finally:
+        for s in stuck:
+            s.gate.set()
+            s.stop()

@@ -128,7 +128,24 @@ class DaemonSettings:
     listen: str = "127.0.0.1:8787"
     shutdown_grace: float = 30.0
     lease: float = 60.0
-    node: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    node: str = field(default_factory=lambda: this_process())
+
+
+def this_process() -> str:
+    """host:pid:start-time. The start time tells a live process from a later one that got the same pid, so
+    a node can tell that the owner of a lease on this host is gone (see delivery.release_orphaned_leases)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{process_start(os.getpid()) or 0}"
+
+
+def process_start(pid: int) -> str | None:
+    """When process pid started, in clock ticks since boot (Linux /proc); None if it does not run."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return "?"
+    return stat.rsplit(")", 1)[1].split()[19]
 
 
 @dataclass(frozen=True, slots=True)

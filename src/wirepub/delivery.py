@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+import socket
 import threading
 import time
 from collections import deque
@@ -20,7 +21,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from wirepub.clock import Clock
-from wirepub.config import Config, DeliveryPolicy, Partner
+from wirepub.config import Config, DeliveryPolicy, Partner, process_start
 from wirepub.store import DueDelivery, Outcome, Store
 from wirepub.transports import DeliveryError, Destination, Put, Transport
 
@@ -75,6 +76,10 @@ class _PartnerQueue:
             return self.feeds.popleft()
         return None
 
+    def ready(self) -> bool:
+        """Has something it could start now."""
+        return bool(self.items or (self.feeds and self.items_in_flight == 0))
+
     def waiting(self) -> int:
         return len(self.items) + len(self.feeds)
 
@@ -83,6 +88,26 @@ class _PartnerQueue:
         self.items.clear()
         self.feeds.clear()
         return held
+
+
+def release_orphaned_leases(store: Store, node: str, now: datetime) -> list[str]:
+    """Give back leases whose owner is certainly gone: this very node name (a previous run of it), or a
+    process on this host that no longer runs (a push or daemon killed with SIGKILL). Leases of other hosts
+    run out by themselves after daemon.lease seconds. Returns the owners released."""
+    host = socket.gethostname()
+    gone = []
+    for owner in store.lease_owners(now):
+        parts = owner.split(":")
+        if owner == node:
+            gone.append(owner)
+        elif len(parts) == 3 and parts[0] == host and parts[1].isdigit() and parts[2] != "?":
+            started = process_start(int(parts[1]))
+            if started != parts[2]:
+                gone.append(owner)
+    for owner in gone:
+        store.release_leases(owner)
+        log.info("leases of a process that is gone given back owner=%s", owner)
+    return gone
 
 
 class Deliverer:
@@ -115,6 +140,12 @@ class Deliverer:
         report = DeliveryReport()
         bodies = bodies if bodies is not None else {}
         due_by = self.clock.now() if until_idle else None
+        try:
+            release_orphaned_leases(self.store, self.node, self.clock.now())
+        except sa.exc.SQLAlchemyError as exc:
+            if until_idle:
+                raise
+            log.warning("could not look for orphaned leases error=%s", _brief(exc))
         queues = {name: _PartnerQueue(p.delivery.partner_concurrency) for name, p in self.partners.items()}
         futures: dict[Future[Outcome], DueDelivery] = {}
         outcomes: list[Outcome] = []
@@ -142,13 +173,20 @@ class Deliverer:
                         log.warning("store unavailable; looking again in %.0fs error=%s", poll, _brief(exc))
                         for q in queues.values():
                             q.exhausted = True  # until the next poll
-                # Round robin over partners, each up to its own limit: one partner cannot take every worker.
+                # Round robin over partners, each up to its own limit; and a partner that already has work in
+                # flight never takes a worker that a partner with none would need: hanging partners together
+                # cannot hold every worker while others wait.
                 progress = True
                 while progress and len(futures) < concurrency:
                     progress = False
+                    starving = sum(1 for q in queues.values() if q.in_flight == 0 and q.ready())
                     for q in queues.values():
-                        d = q.next() if deadline is None and len(futures) < concurrency else None
+                        free = concurrency - len(futures)
+                        if deadline is not None or free <= 0 or (q.in_flight and free <= starving):
+                            continue
+                        d = q.next()
                         if d is not None:
+                            starving -= q.in_flight == 0
                             futures[pool.submit(self._attempt, d, bodies)] = d
                             q.in_flight += 1
                             q.items_in_flight += d.kind != "feed"

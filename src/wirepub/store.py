@@ -380,6 +380,13 @@ class Store:
             for chunk in _chunks(list(ids or ()), 500):
                 c.execute(query.where(d.id.in_(chunk)).values(lease_owner=None, lease_until=None))
 
+    def lease_owners(self, now: datetime) -> list[str]:
+        """Nodes holding leases that have not run out."""
+        d = deliveries.c
+        with self.engine.connect() as c:
+            return list(c.execute(sa.select(d.lease_owner).distinct()
+                                  .where(d.lease_owner.is_not(None), d.lease_until >= now)).scalars())
+
     @contextmanager
     def collect_lock(self) -> Iterator[bool]:
         """Yields True if this process may read the hot folder and release versions now, False if another
