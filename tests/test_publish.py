@@ -252,3 +252,30 @@ def test_a_partners_own_template_is_used_for_that_partner_only(tmp_path, story_d
     assert b"<headline>QUIET WORDS</headline>" in (tmp_path / "shouty/items/t/v1.xml").read_bytes()
     assert b"<headline>Quiet words</headline>" in (tmp_path / "plain/items/t/v1.xml").read_bytes()
     ws.store.close()
+
+
+def test_a_partner_path_layout_places_its_documents(tmp_path, story_doc):
+    ws = Workspace(tmp_path, {"partners": [{"name": "p", "destinations": ["public"], "formats": ["newsml-g2", "rss"],
+                                            "paths": {"item": "{year}/{month}/{day}/{id}-v{version}.{ext}",
+                                                      "feed": "wire/{format}.{ext}"}}]})
+    ws.drop("a.json", story_doc(id="a", first_created="2026-03-04T10:00:00Z"))
+    assert ws.publisher().push().ok
+    assert (tmp_path / "public/2026/03/04/a-v1.xml").is_file()
+    rss = etree.fromstring(ws.read("wire/rss.xml"))
+    assert rss.find("channel/{http://www.w3.org/2005/Atom}link").get("href").endswith("/wire/rss.xml")
+    ws.store.close()
+
+
+def test_a_path_layout_that_would_overwrite_or_escape_is_refused(tmp_path):
+    import pytest
+
+    from wirepub.errors import ConfigError
+
+    for paths, key, words in (({"item": "items/{id}.{ext}"}, "partners.0.paths.item", "{version}"),
+                              ({"feed": "feeds/all.xml"}, "partners.0.paths.feed", "{ext} or {format}"),
+                              ({"item": "../{id}/{version}.{ext}"}, "partners.0.paths.item", "'..'"),
+                              ({"item": "{id}/{version}/{slug}.{ext}"}, "partners.0.paths.item", "slug")):
+        with pytest.raises(ConfigError) as caught:
+            build_config({"partners": [{"name": "p", "destinations": ["x"], "paths": paths}]},
+                         base_dir=tmp_path, path=None)
+        assert key in str(caught.value) and words in str(caught.value)

@@ -10,6 +10,7 @@ import dataclasses
 import json
 import os
 import socket
+import string
 import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -101,6 +102,52 @@ class StoryFilter:
                    norm("all_keywords"), norm("languages"), norm("genres"), raw.get("max_urgency"))
 
 
+ITEM_LAYOUT = "items/{id}/v{version}.{ext}"
+FEED_LAYOUT = "feeds/{format}.{ext}"
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """Where a partner's documents go below each of its destinations (partners.paths)."""
+
+    item: str = ITEM_LAYOUT
+    feed: str = FEED_LAYOUT
+
+    def item_path(self, story: Story, format_name: str, ext: str) -> str:
+        made = story.first_created
+        return self.item.format(id=story.id, version=story.version, format=format_name, ext=ext,
+                                year=f"{made.year:04d}", month=f"{made.month:02d}", day=f"{made.day:02d}")
+
+    def feed_path(self, format_name: str, ext: str) -> str:
+        return self.feed.format(format=format_name, ext=ext)
+
+    def problems(self) -> list[tuple[str, str]]:
+        """(key, what is wrong) for layouts that would put documents outside the destination or on top of
+        each other."""
+        out = []
+        for key, text, allowed, needed in (
+            ("item", self.item, {"id", "version", "format", "ext", "year", "month", "day"},
+             [{"id"}, {"version"}, {"ext", "format"}]),
+            ("feed", self.feed, {"format", "ext"}, [{"ext", "format"}]),
+        ):
+            try:
+                fields = {name for _, name, spec, _ in string.Formatter().parse(text) if name is not None}
+            except ValueError as exc:
+                out.append((key, f"not a path template: {exc}"))
+                continue
+            unknown = fields - allowed
+            if unknown:
+                out.append((key, f"unknown placeholder(s) {', '.join(sorted(unknown))}; "
+                                 f"allowed: {', '.join(sorted(allowed))}"))
+            for need in needed:
+                if not fields & need:
+                    out.append((key, f"must contain {' or '.join('{' + n + '}' for n in sorted(need))}, or "
+                                     "documents would overwrite each other"))
+            if text.startswith("/") or "\\" in text or ".." in text.split("/"):
+                out.append((key, "must be a relative path without '..' or backslashes"))
+        return out
+
+
 @dataclass(frozen=True, slots=True)
 class Partner:
     name: str
@@ -112,6 +159,7 @@ class Partner:
     schedule: str | None = None          # cron: documents wait for the next of these times
     embargo: str = "hold"                # hold | send-with-embargo
     on_kill: str = "replace"             # keep | replace | delete the earlier versions' item documents
+    paths: Layout = Layout()
 
     def next_batch(self, now: datetime) -> datetime:
         """When a document released now may go to this partner: now, or its schedule's next time."""
@@ -224,6 +272,7 @@ def build_config(raw: dict[str, Any], *, base_dir: Path, path: Path | None) -> C
             schedule=p.get("schedule"),
             embargo=p.get("embargo", "hold"),
             on_kill=p.get("on_kill", "replace"),
+            paths=Layout(**p.get("paths", {})),
         )
         for p in raw.get("partners", [{"name": "local", "destinations": ["public"]}])
     )
@@ -232,6 +281,8 @@ def build_config(raw: dict[str, Any], *, base_dir: Path, path: Path | None) -> C
         if names.count(name) > 1:
             raise ConfigError(f"partner name {name!r} is used twice", key="partners", path=str(path or ""))
     for i, partner in enumerate(partners):
+        for key, problem in partner.paths.problems():
+            raise ConfigError(problem, key=f"partners.{i}.paths.{key}", path=str(path) if path else None)
         if partner.schedule is not None:
             try:
                 _cron(partner.schedule)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from wirepub.clock import Clock, SystemClock
-from wirepub.config import Config, Partner
+from wirepub.config import Config, Layout, Partner
 from wirepub.delivery import Deliverer
 from wirepub.errors import ConfigError, StoryError, WirepubError
 from wirepub.formats import FeedFormat, ItemFormat, RenderContext, get_format
@@ -30,8 +30,6 @@ from wirepub.validate import Validator, detect_format
 
 log = logging.getLogger("wirepub.publisher")
 
-ITEM_PATH = "items/{id}/v{version}.{ext}"
-FEED_PATH = "feeds/{format}.{ext}"
 RELEASE_BATCH = 100  # story versions per ledger transaction
 STORY_CACHE = 5_000  # parsed stories kept between collects (a daemon runs for months)
 NOTHING_TYPE = "application/octet-stream"   # a deletion carries no document
@@ -305,7 +303,7 @@ class Publisher:
             return
         stories = self._feed_stories(partner)
         for fmt in feed_formats:
-            path = FEED_PATH.format(format=fmt.name, ext=fmt.extension)
+            path = partner.paths.feed_path(fmt.name, fmt.extension)
             try:
                 data = fmt.render(stories, self._context(partner, fmt, feed_path=path))
                 self.validator.check(data, format_name=fmt.name, profile=fmt.schema,
@@ -341,7 +339,7 @@ class Publisher:
             raise ConfigError(f"no partner named {partner!r}", key="partners")
         fmt = get_format(format_name)
         ctx = self._context(chosen or Partner("-", ()), fmt,
-                            feed_path=FEED_PATH.format(format=fmt.name, ext=fmt.extension))
+                            feed_path=(chosen.paths if chosen else Layout()).feed_path(fmt.name, fmt.extension))
         data = fmt.render([story], ctx) if fmt.kind == "feed" else fmt.render(story, ctx)
         if validate:
             self.validator.check(data, format_name=fmt.name, profile=fmt.schema, story=story.id)
@@ -363,7 +361,7 @@ class Publisher:
     def _render_item(self, partner: Partner, fmt: ItemFormat, story: Story) -> Document:
         data = fmt.render(story, self._context(partner, fmt))
         self.validator.check(data, format_name=fmt.name, profile=fmt.schema, story=f"{story.id} v{story.version}")
-        path = ITEM_PATH.format(id=story.id, version=story.version, ext=fmt.extension)
+        path = partner.paths.item_path(story, fmt.name, fmt.extension)
         return Document(partner.name, fmt.name, path, data, fmt.media_type, story.id, story.version)
 
     def _rows(self, partner: Partner, doc: Document, when: datetime) -> list[NewDelivery]:
