@@ -60,3 +60,21 @@ def test_unknown_schemes_are_a_clear_error(tmp_path):
 
     with pytest.raises(ConfigError, match="gopher"):
         open_transport("gopher://x/", base_dir=tmp_path)
+
+
+def test_a_killed_writers_old_temporary_file_is_swept_and_a_young_one_left(tmp_path):
+    import os
+    import time
+
+    from wirepub.transports import Destination, Put
+    from wirepub.transports.file import FileTransport
+
+    folder = tmp_path / "out/items/a"
+    folder.mkdir(parents=True)
+    old, young = folder / ".v1.xml.abc123.tmp", folder / ".v2.xml.def456.tmp"
+    old.write_bytes(b"half a docu")
+    young.write_bytes(b"being writt")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    FileTransport(Destination("out"), base_dir=tmp_path).put(Put("items/a/v3.xml", b"<x/>", "application/xml"))
+    assert not old.exists() and young.exists()
+    assert (folder / "v3.xml").read_bytes() == b"<x/>"

@@ -1,13 +1,17 @@
 """file:// destinations: a folder on this machine (or a mounted share).
 
 Writes are atomic: the bytes go to a temporary name in the same folder, are flushed to disk, and are then
-renamed over the target, so a reader sees the old document or the new one, never half of one.
+renamed over the target, so a reader sees the old document or the new one, never half of one. A writer
+killed between the two leaves a hidden temporary file; the first write into that folder by a later run
+removes such leftovers once they are an hour old (a younger one may belong to another node at work).
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+import threading
+import time
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -29,11 +33,29 @@ def folder_of(url: str, base_dir: Path) -> Path:
     return (base_dir / os.path.expanduser(raw)).resolve()
 
 
+STALE_TEMP_SECONDS = 3600
+
+
 class FileTransport:
     def __init__(self, destination: Destination, *, base_dir: Path) -> None:
         self.url = destination.url
         self.root = folder_of(destination.url, base_dir)
         self.location = str(self.root)
+        self._swept: set[Path] = set()
+        self._lock = threading.Lock()
+
+    def _sweep(self, folder: Path) -> None:
+        with self._lock:
+            if folder in self._swept:
+                return
+            self._swept.add(folder)
+        stale = time.time() - STALE_TEMP_SECONDS
+        for leftover in folder.glob(".*.tmp"):
+            try:
+                if leftover.stat().st_mtime < stale:
+                    leftover.unlink()
+            except OSError:
+                pass  # gone already, or not ours to remove: harmless either way
 
     def target(self, path: str) -> Path:
         target = (self.root / path).resolve()
@@ -46,6 +68,7 @@ class FileTransport:
         target = self.target(path)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
+            self._sweep(target.parent)
             fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
             try:
                 with os.fdopen(fd, "wb") as fh:
