@@ -29,6 +29,7 @@ log = logging.getLogger("wirepub.delivery")
 
 BOOKKEEPING_BATCH = 200   # outcomes per ledger transaction
 FLUSH_SECONDS = 0.2       # ... or as often as this, whichever comes first
+PREFETCH = 8              # a partner's queue is refilled to this many times its partner_concurrency
 
 
 def idempotency_key(partner: str, destination: str, path: str, sha256: str) -> str:
@@ -231,9 +232,13 @@ class Deliverer:
         return report
 
     def _claim(self, queues: dict[str, _PartnerQueue], due_by: datetime | None) -> None:
+        """Refill a partner's queue when it runs low, in one claim of several rounds' worth: one ledger
+        transaction per few dozen deliveries, not per delivery. Leases on what waits are renewed."""
         for name, q in queues.items():
-            want = 2 * q.limit - q.waiting() - q.in_flight
-            if q.exhausted or want <= 0:
+            if q.exhausted or q.waiting() >= q.limit:
+                continue
+            want = PREFETCH * q.limit - q.waiting() - q.in_flight
+            if want <= 0:
                 continue
             claimed = self.store.claim(self.node, self.clock.now(), lease_seconds=self.lease, partner=name,
                                        limit=want, due_by=due_by)
