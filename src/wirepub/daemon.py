@@ -109,9 +109,9 @@ class Daemon:
 
     def _shutdown(self) -> int:
         log.info("stopping node=%s grace=%ss", self.settings.node, self.settings.shutdown_grace)
-        self.scheduler.shutdown(wait=False)
         if self._observer is not None:
-            self._observer.stop()
+            self._observer.stop()  # before the scheduler: the watch adds jobs to it
+        self.scheduler.shutdown(wait=False)
         deadline = time.monotonic() + self.settings.shutdown_grace + 5
         for thread in self._threads:
             thread.join(max(deadline - time.monotonic(), 0.1))
