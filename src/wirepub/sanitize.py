@@ -77,7 +77,51 @@ def clean_body(raw: str, body_format: str | None) -> CleanBody:
     if not cleaned.strip():
         return CleanBody("", "", removed)
     root = lxml.html.fragment_fromstring(cleaned, create_parent="div")
+    _normalise_attributes(root)
     return CleanBody(_to_xhtml(root), " ".join(root.text_content().split()), removed)
+
+
+# What the NewsML-G2 XHTML profile (schemas/newsml-g2-profile-xhtml.xsd) accepts, so every body we pass validates.
+_SAFE_URL = re.compile(r"(https?|mailto):[^\r\n]+")
+_SCHEME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9+.-]*):")
+_INTEGER = re.compile(r"[+-]?\d+")
+_URL_ATTRIBUTES = frozenset({"href", "src", "cite"})
+_MIN_INTEGER = {"colspan": 1, "rowspan": 0, "start": None}  # xs:positiveInteger, xs:nonNegativeInteger, xs:integer
+
+
+def _safe_url(value: str) -> str | None:
+    """The URL with its scheme in lower case, or None when the profile would refuse it (e.g. a bare mailto:)."""
+    value = value.strip()
+    m = _SCHEME.match(value)
+    if m:
+        value = m.group(1).lower() + value[m.end(1):]
+    return value if _SAFE_URL.fullmatch(value) else None
+
+
+def _safe_integer(value: str, minimum: int | None) -> str | None:
+    """A canonical integer, or None when the value is not one (colspan="wide", start="a") or is below minimum."""
+    value = value.strip()
+    if not _INTEGER.fullmatch(value):
+        return None
+    number = int(value)
+    return str(number) if minimum is None or number >= minimum else None
+
+
+def _normalise_attributes(root: lxml.html.HtmlElement) -> None:
+    """Lower-case URL schemes; drop URLs, spans and list starts the XHTML profile schema would refuse."""
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        for name, value in list(el.attrib.items()):
+            fixed: str | None = value
+            if name in _URL_ATTRIBUTES:
+                fixed = _safe_url(value)
+            elif name in _MIN_INTEGER:
+                fixed = _safe_integer(value, _MIN_INTEGER[name])
+            if fixed is None:
+                del el.attrib[name]
+            elif fixed != value:
+                el.attrib[name] = fixed
 
 
 def _paragraphs(text: str) -> list[str]:

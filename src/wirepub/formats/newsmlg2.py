@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from markupsafe import Markup
@@ -10,6 +11,9 @@ from wirepub import __version__
 from wirepub.formats import RenderContext
 from wirepub.formats._common import render_template, rfc3339, template
 from wirepub.story import Story
+
+# A genre is a qcode only when it looks like one ("genre:Current"); "Analysis: politics" is a name.
+_QCODE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*:\S+")
 
 
 class NewsMLG2:
@@ -54,7 +58,7 @@ class NewsMLG2:
             signals=signals,
             rights=bool(story.copyright_holder or story.copyright_notice or story.usage_terms),
             creators=[a.name for a in story.authors] or ([story.byline] if story.byline else []),
-            genre_qcode=story.genre if story.genre and ":" in story.genre else None,
+            genre_qcode=story.genre if story.genre and _QCODE.fullmatch(story.genre) else None,
             dateline=dateline,
             summary=None if story.withdrawn else story.summary,
             body=body,
