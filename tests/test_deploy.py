@@ -9,7 +9,6 @@ checks too: `systemd-analyze verify` and `systemd-analyze security --offline` fo
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 import shlex
@@ -27,6 +26,8 @@ from urllib.parse import urlsplit
 import jsonschema
 import pytest
 import yaml
+
+from wirepub.web import is_loopback
 
 REPO = Path(__file__).resolve().parents[1]
 DEPLOY = REPO / "deploy"
@@ -75,15 +76,6 @@ def listen_of(config: dict[str, Any]) -> tuple[str, int]:
 
 def shutdown_grace_of(config: dict[str, Any]) -> float:
     return float(config.get("daemon", {}).get("shutdown_grace", DEFAULT_SHUTDOWN_GRACE))
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def pod_spec(kind: str) -> dict[str, Any]:
