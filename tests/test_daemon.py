@@ -6,11 +6,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ import pytest
 from lxml import etree
 
 from conftest import Workspace
+from daemons import WAIT_SECONDS, Running, drop_atomically, wait_until
 from servers_http import http_receiver  # noqa: F401
 from servers_s3 import admin_client, aws_env, s3_bucket, s3_server  # noqa: F401
 from wirepub.config import build_config
@@ -28,7 +27,6 @@ from wirepub.store import Store
 
 NAR = "{http://iptc.org/std/nar/2006-10-01/}"
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-WAIT_SECONDS = 60.0   # bound on every wait for a real process; the work takes a few seconds
 
 
 def workspace_with(tmp_path: Path, partners: list[dict[str, Any]], **raw: Any) -> Workspace:
@@ -196,76 +194,6 @@ def test_a_file_still_being_written_is_left_for_the_next_look_not_rejected(tmp_p
 
 
 # --- the real daemon, in its own process ------------------------------------------------------------------
-
-class Running:
-    """`wirepub run` in a subprocess, its JSON log lines collected from a file."""
-
-    def __init__(self, root: Path, env: dict[str, str]) -> None:
-        self.root = root
-        self.log = root / f"daemon-{time.monotonic_ns()}.log"
-        self._log_handle = self.log.open("wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "wirepub.cli", "run"], cwd=root, env=env,
-                                     stdout=subprocess.DEVNULL, stderr=self._log_handle)
-        line = self.wait_for_line(lambda e: e.get("msg") == "running")
-        self.health = line["health"]
-
-    def lines(self) -> list[dict[str, Any]]:
-        out = []
-        for raw in self.log.read_text(encoding="utf-8", errors="replace").splitlines():
-            try:
-                out.append(json.loads(raw))
-            except json.JSONDecodeError:
-                out.append({"msg": raw})
-        return out
-
-    def wait_for_line(self, match: Any) -> dict[str, Any]:
-        deadline = time.monotonic() + WAIT_SECONDS
-        while time.monotonic() < deadline:
-            for entry in self.lines():
-                if match(entry):
-                    return entry
-            if self.proc.poll() is not None:
-                raise AssertionError(f"daemon exited {self.proc.returncode}:\n{self.log.read_text()[-3000:]}")
-            time.sleep(0.05)
-        raise AssertionError(f"no such log line within {WAIT_SECONDS}s:\n{self.log.read_text()[-3000:]}")
-
-    def get(self, path: str) -> tuple[int, bytes]:
-        url = self.health.rsplit("/", 1)[0] + path
-        try:
-            with urllib.request.urlopen(url, timeout=10) as answer:
-                return answer.status, answer.read()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read()
-
-    def terminate(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(WAIT_SECONDS)
-        finally:
-            self._log_handle.close()
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(WAIT_SECONDS)
-        self._log_handle.close()
-
-
-def wait_until(condition: Any, what: str) -> None:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"not within {WAIT_SECONDS}s: {what}")
-
-
-def drop_atomically(folder_path: Path, name: str, doc: dict[str, Any]) -> None:
-    temp = folder_path / f".{name}.tmp"
-    temp.write_text(json.dumps(doc), encoding="utf-8")
-    os.replace(temp, folder_path / name)
-
 
 def test_the_daemon_delivers_survives_sigterm_mid_batch_and_resumes(tmp_path, story_doc, http_receiver,  # noqa: F811
                                                                      s3_server, s3_bucket, aws_env):  # noqa: F811
