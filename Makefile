@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check bench clean services
+.PHONY: demo test check bench bench-fanout bench-latency clean services
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "wirepub needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -35,6 +35,14 @@ check: $(STAMP)
 ## bench: render and validate the corpus in every format, against feedgen (needs ../shared/corpus)
 bench: $(STAMP)
 	$(BIN)/python bench/render_bench.py
+
+## bench-fanout: 1,000 stories to 10 partners (S3 on moto, HTTPS) against bare boto3 and httpx
+bench-fanout: $(STAMP)
+	$(BIN)/python bench/fanout_bench.py
+
+## bench-latency: the daemon's approval-to-delivery p50/p99, and delay after an embargo's second
+bench-latency: $(STAMP)
+	$(BIN)/python bench/latency_bench.py
 
 clean:
 	rm -rf $(VENV) public .wirepub
