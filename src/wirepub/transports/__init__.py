@@ -15,6 +15,8 @@ The contract every transport keeps:
 from __future__ import annotations
 
 import importlib
+import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +72,28 @@ class Transport(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def secret_from_env(shown: str, options: Mapping[str, Any], option: str, *, name_check: re.Pattern[str] | None = None
+                    ) -> str | None:
+    """The value of the environment variable an `*_env` option names (None if the option is not given).
+    The option must hold a NAME: a value that is none may well be the secret itself, so it is not repeated
+    in the message. `shown` names the destination without secrets."""
+    name = options.get(option)
+    if name is None:
+        return None
+    if not isinstance(name, str) or not ENV_NAME.match(name) or (name_check is not None and name_check.match(name)):
+        raise ConfigError(f"{shown}: option {option} must be the NAME of an environment variable "
+                          "(letters, digits, underscores) that holds the value, not the value itself")
+    value = os.environ.get(name, "")
+    if not value:
+        raise ConfigError(f"{shown}: option {option} names the environment variable {name}, which is "
+                          f"{'empty' if name in os.environ else 'not set'} in wirepub's environment; "
+                          "set it, or correct the option")
+    return value
 
 
 # scheme -> "module:Class"; modules are imported only when a destination uses them.

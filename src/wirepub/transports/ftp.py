@@ -60,7 +60,7 @@ from typing import Any, NoReturn, TypeVar, cast
 from urllib.parse import unquote, urlsplit
 
 from wirepub.errors import ConfigError
-from wirepub.transports import DeliveryError, Destination, Put
+from wirepub.transports import DeliveryError, Destination, Put, secret_from_env
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,6 @@ DEFAULT_TEMP_PREFIX = ".wirepub-tmp-"
 PROBE_PATH = ".wirepub-probe"
 BLOCK_SIZE = 64 * 1024
 
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _BAD_PATH_CHARS = re.compile(r"[\r\n\0]")
 T = TypeVar("T")
 
@@ -192,19 +191,9 @@ class FTPTransport:
                               f"({exc})") from None
 
     def _secret(self, options: Mapping[str, Any], option: str) -> str | None:
-        name = options.get(option)
-        if name is None:
-            return None
-        if not isinstance(name, str) or not _ENV_NAME.match(name):
-            # Not repeated: a value here that is no variable name may well be the secret itself.
-            raise ConfigError(f"{self.url}: option {option} must be the NAME of an environment variable "
-                              "(letters, digits, underscores) that holds the value, not the value itself")
-        value = os.environ.get(name, "")
-        if not value:
-            raise ConfigError(f"{self.url}: option {option} names the environment variable {name}, which is "
-                              f"{'empty' if name in os.environ else 'not set'} in wirepub's environment; "
-                              "set it, or correct the option")
-        if _BAD_PATH_CHARS.search(value):
+        value = secret_from_env(self.url, options, option)
+        if value is not None and _BAD_PATH_CHARS.search(value):
+            name = options[option]
             raise ConfigError(f"{self.url}: the environment variable {name} (option {option}) holds a line break; "
                               "an FTP password cannot")
         return value

@@ -80,7 +80,7 @@ import httpx
 from wirepub import __version__
 from wirepub.clock import Clock, SystemClock
 from wirepub.errors import ConfigError
-from wirepub.transports import DeliveryError, Destination, Put
+from wirepub.transports import DeliveryError, Destination, Put, secret_from_env
 
 OPTIONS = frozenset({"secret_env", "connect_timeout", "read_timeout", "ca_file", "headers", "path_mode"})
 PATH_MODES = ("append", "fixed")
@@ -101,7 +101,6 @@ RESERVED_HEADERS = frozenset({
     "x-wirepub-timestamp", "x-wirepub-signature",
 })
 
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
 _HEADER_VALUE = re.compile(r"[\x20-\x7e\t]*\Z")
 _TEXT_TYPES = re.compile(r"(text/[^;]+|[^/;]+/([^;]+\+)?(xml|json))\Z")
@@ -286,19 +285,7 @@ class HTTPTransport:
                               f"certificates ({exc})") from None
 
     def _read_secret(self, options: Mapping[str, Any], option: str) -> str | None:
-        name = options.get(option)
-        if name is None:
-            return None
-        if not isinstance(name, str) or not _ENV_NAME.match(name):
-            # Not repeated: a value here that is no variable name may well be the secret itself.
-            raise ConfigError(f"{self.shown}: option {option} must be the NAME of an environment variable "
-                              "(letters, digits, underscores) that holds the secret, not the secret itself")
-        value = os.environ.get(name, "")
-        if not value:
-            raise ConfigError(f"{self.shown}: option {option} names the environment variable {name}, which is "
-                              f"{'empty' if name in os.environ else 'not set'} in wirepub's environment; "
-                              "set it to the secret shared with the partner, or correct the option")
-        return value
+        return secret_from_env(self.shown, options, option)
 
     # ---- requests ---------------------------------------------------------------------------------------
 

@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import re
 import secrets
 from collections.abc import Mapping
@@ -77,7 +76,7 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from wirepub.errors import ConfigError, DestinationError
-from wirepub.transports import DeliveryError, Destination, Put
+from wirepub.transports import DeliveryError, Destination, Put, secret_from_env
 
 OPTIONS = frozenset({
     "endpoint_url", "addressing_style", "region", "profile",
@@ -108,7 +107,6 @@ REFUSED_CODES = frozenset({
 DENIED_CODES = frozenset({"AccessDenied", "AllAccessDisabled", "AccountProblem"})
 REGION_CODES = frozenset({"PermanentRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException"})
 
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _AWS_KEY_ID = re.compile(r"(AKIA|ASIA|AROA|AIDA)[A-Z0-9]{12,}\Z")
 _TEXT_TYPES = re.compile(r"(text/[^;]+|[^/;]+/([^;]+\+)?(xml|json))\Z")
 
@@ -273,16 +271,9 @@ class S3Transport:
             raise ConfigError(f"{self.url}: options access_key_id_env and secret_access_key_env go together "
                               "(the names of the environment variables holding the key id and its secret)")
         values: dict[str, str] = {}
-        for option, name in given.items():
-            if not isinstance(name, str) or not _ENV_NAME.match(name) or _AWS_KEY_ID.match(name):
-                # Not repeated: a value here that is no variable name may well be the secret itself.
-                raise ConfigError(f"{self.url}: option {option} must be the NAME of an environment variable "
-                                  "(letters, digits, underscores) that holds the value, not the value itself")
-            value = os.environ.get(name, "")
-            if not value:
-                raise ConfigError(f"{self.url}: option {option} names the environment variable {name}, which is "
-                                  f"{'empty' if name in os.environ else 'not set'} in wirepub's environment; "
-                                  "set it to the partner's key, or correct the option")
+        for option in given:
+            value = secret_from_env(self.url, options, option, name_check=_AWS_KEY_ID)
+            assert value is not None
             values[option] = value
         kwargs = {"aws_access_key_id": values["access_key_id_env"],
                   "aws_secret_access_key": values["secret_access_key_env"],

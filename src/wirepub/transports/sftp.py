@@ -57,7 +57,6 @@ import getpass
 import logging
 import os
 import posixpath
-import re
 import secrets
 import socket
 import stat
@@ -70,7 +69,7 @@ from urllib.parse import unquote, urlsplit
 import paramiko
 
 from wirepub.errors import ConfigError
-from wirepub.transports import DeliveryError, Destination, Put
+from wirepub.transports import DeliveryError, Destination, Put, secret_from_env
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +85,6 @@ DEFAULT_TEMP_PREFIX = ".wirepub-tmp-"
 DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"
 PROBE_PATH = ".wirepub-probe"
 
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _known_hosts_lock = threading.Lock()  # appends to a known_hosts file, across the transports of this process
 T = TypeVar("T")
 
@@ -230,19 +228,7 @@ class SFTPTransport:
         return base_dir / os.path.expanduser(value)
 
     def _secret(self, options: Mapping[str, Any], option: str) -> str | None:
-        name = options.get(option)
-        if name is None:
-            return None
-        if not isinstance(name, str) or not _ENV_NAME.match(name):
-            # Not repeated: a value here that is no variable name may well be the secret itself.
-            raise ConfigError(f"{self.url}: option {option} must be the NAME of an environment variable "
-                              "(letters, digits, underscores) that holds the value, not the value itself")
-        value = os.environ.get(name, "")
-        if not value:
-            raise ConfigError(f"{self.url}: option {option} names the environment variable {name}, which is "
-                              f"{'empty' if name in os.environ else 'not set'} in wirepub's environment; "
-                              "set it, or correct the option")
-        return value
+        return secret_from_env(self.url, options, option)
 
     # ---- paths ------------------------------------------------------------------------------------------
 
