@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 import os
 import re
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,6 +95,40 @@ def secret_from_env(shown: str, options: Mapping[str, Any], option: str, *, name
                           f"{'empty' if name in os.environ else 'not set'} in wirepub's environment; "
                           "set it, or correct the option")
     return value
+
+
+def text_option(shown: str, options: Mapping[str, Any], name: str) -> str | None:
+    """An optional non-empty string option, trimmed."""
+    value = options.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{shown}: option {name} must be a non-empty string")
+    return value.strip()
+
+
+def seconds_option(shown: str, options: Mapping[str, Any], name: str, default: float) -> float:
+    """A timeout option: a finite number of seconds above 0."""
+    value = options.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < float("inf"):
+        raise ConfigError(f"{shown}: option {name} must be a number of seconds above 0")
+    return float(value)
+
+
+def ca_context(shown: str, ca_file: Any, base_dir: Path) -> tuple[ssl.SSLContext, Path | None]:
+    """The TLS context for a destination: the system's CA store (SSL_CERT_FILE / SSL_CERT_DIR honoured), or
+    only the CA certificate(s) in the ca_file option (relative to wirepub.toml's folder); and that file."""
+    if ca_file is None:
+        return ssl.create_default_context(), None
+    if not isinstance(ca_file, str) or not ca_file.strip():
+        raise ConfigError(f"{shown}: option ca_file must be the path of a PEM file")
+    path = base_dir / os.path.expanduser(ca_file.strip())
+    try:
+        return ssl.create_default_context(cafile=str(path)), path
+    except FileNotFoundError:
+        raise ConfigError(f"{shown}: option ca_file: {path} does not exist") from None
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"{shown}: option ca_file: {path} is not a PEM file of CA certificates ({exc})") from None
 
 
 # scheme -> "module:Class"; modules are imported only when a destination uses them.

@@ -47,7 +47,6 @@ import contextlib
 import ftplib
 import io
 import logging
-import os
 import posixpath
 import re
 import secrets
@@ -60,7 +59,14 @@ from typing import Any, NoReturn, TypeVar, cast
 from urllib.parse import unquote, urlsplit
 
 from wirepub.errors import ConfigError
-from wirepub.transports import DeliveryError, Destination, Put, secret_from_env
+from wirepub.transports import (
+    DeliveryError,
+    Destination,
+    Put,
+    ca_context,
+    seconds_option,
+    secret_from_env,
+)
 
 log = logging.getLogger(__name__)
 
@@ -129,8 +135,8 @@ class FTPTransport:
         if unknown:
             raise ConfigError(f"{self.url}: unknown option(s) {', '.join(unknown)} for an {self.scheme}:// "
                               f"destination (known: {', '.join(sorted(OPTIONS))})")
-        self.connect_timeout = self._seconds(options, "connect_timeout", DEFAULT_CONNECT_TIMEOUT)
-        self.io_timeout = self._seconds(options, "io_timeout", DEFAULT_IO_TIMEOUT)
+        self.connect_timeout = seconds_option(self.url, options, "connect_timeout", DEFAULT_CONNECT_TIMEOUT)
+        self.io_timeout = seconds_option(self.url, options, "io_timeout", DEFAULT_IO_TIMEOUT)
         passive = options.get("passive", True)
         if not isinstance(passive, bool):
             raise ConfigError(f"{self.url}: option passive must be true or false")
@@ -146,7 +152,7 @@ class FTPTransport:
         if ca_file is not None and self.scheme != "ftps":
             raise ConfigError(f"{self.url}: option ca_file is for ftps:// destinations (this one is plain FTP)")
         if self.scheme == "ftps":
-            self._context = self._tls_context(ca_file, base_dir)
+            self._context, self.ca_file = ca_context(self.url, ca_file, base_dir)
         self._password = self._secret(options, "password_env")
         self._password_env = options.get("password_env")
 
@@ -169,26 +175,6 @@ class FTPTransport:
             raise ConfigError(f"destination {self.url!r}: the path must not contain '..' segments")
         joined = "/".join(segments)
         return "/" + joined if absolute else joined
-
-    def _seconds(self, options: Mapping[str, Any], name: str, default: float) -> float:
-        value = options.get(name, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise ConfigError(f"{self.url}: option {name} must be a number of seconds above 0")
-        return float(value)
-
-    def _tls_context(self, ca_file: Any, base_dir: Path) -> ssl.SSLContext:
-        if ca_file is None:
-            return ssl.create_default_context()
-        if not isinstance(ca_file, str) or not ca_file.strip():
-            raise ConfigError(f"{self.url}: option ca_file must be the path of a PEM file")
-        self.ca_file = base_dir / os.path.expanduser(ca_file.strip())
-        try:
-            return ssl.create_default_context(cafile=str(self.ca_file))
-        except FileNotFoundError:
-            raise ConfigError(f"{self.url}: option ca_file: {self.ca_file} does not exist") from None
-        except (OSError, ssl.SSLError) as exc:
-            raise ConfigError(f"{self.url}: option ca_file: {self.ca_file} is not a PEM file of CA certificates "
-                              f"({exc})") from None
 
     def _secret(self, options: Mapping[str, Any], option: str) -> str | None:
         value = secret_from_env(self.url, options, option)

@@ -64,7 +64,6 @@ import email.utils
 import hashlib
 import hmac
 import http.cookiejar
-import os
 import re
 import secrets
 import socket
@@ -80,7 +79,14 @@ import httpx
 from wirepub import __version__
 from wirepub.clock import Clock, SystemClock
 from wirepub.errors import ConfigError
-from wirepub.transports import DeliveryError, Destination, Put, secret_from_env
+from wirepub.transports import (
+    DeliveryError,
+    Destination,
+    Put,
+    ca_context,
+    seconds_option,
+    secret_from_env,
+)
 
 OPTIONS = frozenset({"secret_env", "connect_timeout", "read_timeout", "ca_file", "headers", "path_mode"})
 PATH_MODES = ("append", "fixed")
@@ -214,8 +220,8 @@ class HTTPTransport:
         if unknown:
             raise ConfigError(f"{self.shown}: unknown option(s) {', '.join(unknown)} for an {self.scheme}:// "
                               f"destination (known: {', '.join(sorted(OPTIONS))})")
-        self.connect_timeout = self._seconds(options, "connect_timeout", DEFAULT_CONNECT_TIMEOUT)
-        self.read_timeout = self._seconds(options, "read_timeout", DEFAULT_READ_TIMEOUT)
+        self.connect_timeout = seconds_option(self.shown, options, "connect_timeout", DEFAULT_CONNECT_TIMEOUT)
+        self.read_timeout = seconds_option(self.shown, options, "read_timeout", DEFAULT_READ_TIMEOUT)
         path_mode = options.get("path_mode", "append")
         if path_mode not in PATH_MODES:
             raise ConfigError(f"{self.shown}: option path_mode must be one of "
@@ -226,9 +232,11 @@ class HTTPTransport:
         ca_file = options.get("ca_file")
         if ca_file is not None and self.scheme != "https":
             raise ConfigError(f"{self.shown}: option ca_file is for https:// destinations (this one is plain http)")
-        verify: ssl.SSLContext | bool = self._tls_context(ca_file, base_dir) if self.scheme == "https" else True
+        verify: ssl.SSLContext | bool = True
+        if self.scheme == "https":
+            verify, self.ca_file = ca_context(self.shown, ca_file, base_dir)
         self._secret_env: str | None = options.get("secret_env")
-        self._secret = self._read_secret(options, "secret_env")
+        self._secret = secret_from_env(self.shown, options, "secret_env")
 
         self._client = httpx.Client(
             verify=verify,
@@ -247,12 +255,6 @@ class HTTPTransport:
 
     # ---- options ----------------------------------------------------------------------------------------
 
-    def _seconds(self, options: Mapping[str, Any], name: str, default: float) -> float:
-        value = options.get(name, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < float("inf"):
-            raise ConfigError(f"{self.shown}: option {name} must be a number of seconds above 0")
-        return float(value)
-
     def _headers(self, value: Any) -> dict[str, str]:
         if value is None:
             return {}
@@ -269,23 +271,6 @@ class HTTPTransport:
                                   "without line breaks")
             headers[name] = text
         return headers
-
-    def _tls_context(self, ca_file: Any, base_dir: Path) -> ssl.SSLContext:
-        if ca_file is None:
-            return ssl.create_default_context()  # the system's store (SSL_CERT_FILE / SSL_CERT_DIR honoured)
-        if not isinstance(ca_file, str) or not ca_file.strip():
-            raise ConfigError(f"{self.shown}: option ca_file must be the path of a PEM file")
-        self.ca_file = base_dir / os.path.expanduser(ca_file.strip())
-        try:
-            return ssl.create_default_context(cafile=str(self.ca_file))
-        except FileNotFoundError:
-            raise ConfigError(f"{self.shown}: option ca_file: {self.ca_file} does not exist") from None
-        except (OSError, ssl.SSLError) as exc:
-            raise ConfigError(f"{self.shown}: option ca_file: {self.ca_file} is not a PEM file of CA "
-                              f"certificates ({exc})") from None
-
-    def _read_secret(self, options: Mapping[str, Any], option: str) -> str | None:
-        return secret_from_env(self.shown, options, option)
 
     # ---- requests ---------------------------------------------------------------------------------------
 

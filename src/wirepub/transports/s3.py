@@ -76,7 +76,14 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from wirepub.errors import ConfigError, DestinationError
-from wirepub.transports import DeliveryError, Destination, Put, secret_from_env
+from wirepub.transports import (
+    DeliveryError,
+    Destination,
+    Put,
+    seconds_option,
+    secret_from_env,
+    text_option,
+)
 
 OPTIONS = frozenset({
     "endpoint_url", "addressing_style", "region", "profile",
@@ -156,15 +163,15 @@ class S3Transport:
         self.endpoint_url = self._endpoint(options.get("endpoint_url"))
         addressing = self._choice(options, "addressing_style", ("path", "virtual", "auto"),
                                   "path" if self.endpoint_url else "auto")
-        region = self._text(options, "region")
-        profile = self._text(options, "profile")
+        region = text_option(self.url, options, "region")
+        profile = text_option(self.url, options, "profile")
         self.sse = self._choice(options, "sse", ("AES256", "aws:kms"), None)
-        self.sse_kms_key_id = self._text(options, "sse_kms_key_id")
+        self.sse_kms_key_id = text_option(self.url, options, "sse_kms_key_id")
         if self.sse_kms_key_id and self.sse != "aws:kms":
             raise ConfigError(f"{self.url}: option sse_kms_key_id needs sse = \"aws:kms\"")
         self.cache_control = self._cache_control(options.get("cache_control"))
-        connect_timeout = self._seconds(options, "connect_timeout", DEFAULT_CONNECT_TIMEOUT)
-        read_timeout = self._seconds(options, "read_timeout", DEFAULT_READ_TIMEOUT)
+        connect_timeout = seconds_option(self.url, options, "connect_timeout", DEFAULT_CONNECT_TIMEOUT)
+        read_timeout = seconds_option(self.url, options, "read_timeout", DEFAULT_READ_TIMEOUT)
         pool = options.get("max_pool_connections", DEFAULT_MAX_POOL_CONNECTIONS)
         if isinstance(pool, bool) or not isinstance(pool, int) or pool < 1:
             raise ConfigError(f"{self.url}: option max_pool_connections must be a whole number of at least 1")
@@ -203,14 +210,6 @@ class S3Transport:
 
     # ---- options ----------------------------------------------------------------------------------------
 
-    def _text(self, options: Mapping[str, Any], name: str) -> str | None:
-        value = options.get(name)
-        if value is None:
-            return None
-        if not isinstance(value, str) or not value.strip():
-            raise ConfigError(f"{self.url}: option {name} must be a non-empty string")
-        return value.strip()
-
     def _choice(self, options: Mapping[str, Any], name: str, allowed: tuple[str, ...],
                 default: str | None) -> str | None:
         value = options.get(name, default)
@@ -218,12 +217,6 @@ class S3Transport:
             raise ConfigError(f"{self.url}: option {name} must be one of {', '.join(map(repr, allowed))}, "
                               f"not {value!r}")
         return None if value is None else str(value)
-
-    def _seconds(self, options: Mapping[str, Any], name: str, default: float) -> float:
-        value = options.get(name, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise ConfigError(f"{self.url}: option {name} must be a number of seconds above 0")
-        return float(value)
 
     def _endpoint(self, value: Any) -> str | None:
         if value is None:

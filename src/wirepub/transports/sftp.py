@@ -61,7 +61,7 @@ import secrets
 import socket
 import stat
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 from urllib.parse import unquote, urlsplit
@@ -69,7 +69,14 @@ from urllib.parse import unquote, urlsplit
 import paramiko
 
 from wirepub.errors import ConfigError
-from wirepub.transports import DeliveryError, Destination, Put, secret_from_env
+from wirepub.transports import (
+    DeliveryError,
+    Destination,
+    Put,
+    seconds_option,
+    secret_from_env,
+    text_option,
+)
 
 log = logging.getLogger(__name__)
 
@@ -169,21 +176,22 @@ class SFTPTransport:
         if unknown:
             raise ConfigError(f"{self.url}: unknown option(s) {', '.join(unknown)} for an sftp:// destination "
                               f"(known: {', '.join(sorted(OPTIONS))})")
-        key_file = self._text(options, "key_file")
+        key_file = text_option(self.url, options, "key_file")
         self.key_file = self._local_path(key_file, base_dir) if key_file else None
-        self.known_hosts = self._local_path(self._text(options, "known_hosts") or DEFAULT_KNOWN_HOSTS, base_dir)
+        known_hosts = text_option(self.url, options, "known_hosts") or DEFAULT_KNOWN_HOSTS
+        self.known_hosts = self._local_path(known_hosts, base_dir)
         policy = options.get("host_key_policy", "reject")
         if policy not in HOST_KEY_POLICIES:
             raise ConfigError(f"{self.url}: option host_key_policy must be one of "
                               f"{', '.join(map(repr, HOST_KEY_POLICIES))}, not {policy!r}")
         self.host_key_policy: str = policy
-        self.connect_timeout = self._seconds(options, "connect_timeout", DEFAULT_CONNECT_TIMEOUT)
-        self.io_timeout = self._seconds(options, "io_timeout", DEFAULT_IO_TIMEOUT)
-        self.temp_prefix = self._text(options, "temp_prefix") or DEFAULT_TEMP_PREFIX
+        self.connect_timeout = seconds_option(self.url, options, "connect_timeout", DEFAULT_CONNECT_TIMEOUT)
+        self.io_timeout = seconds_option(self.url, options, "io_timeout", DEFAULT_IO_TIMEOUT)
+        self.temp_prefix = text_option(self.url, options, "temp_prefix") or DEFAULT_TEMP_PREFIX
         if "/" in self.temp_prefix or "\0" in self.temp_prefix:
             raise ConfigError(f"{self.url}: option temp_prefix must be a plain name prefix (no '/')")
-        self._passphrase = self._secret(options, "key_passphrase_env")
-        self._password = self._secret(options, "password_env")
+        self._passphrase = secret_from_env(self.url, options, "key_passphrase_env")
+        self._password = secret_from_env(self.url, options, "password_env")
         if self._passphrase is not None and self.key_file is None:
             raise ConfigError(f"{self.url}: option key_passphrase_env is for an encrypted key_file; "
                               "set key_file too")
@@ -209,26 +217,9 @@ class SFTPTransport:
         joined = "/".join(segments)
         return joined if relative else "/" + joined
 
-    def _text(self, options: Mapping[str, Any], name: str) -> str | None:
-        value = options.get(name)
-        if value is None:
-            return None
-        if not isinstance(value, str) or not value.strip():
-            raise ConfigError(f"{self.url}: option {name} must be a non-empty string")
-        return value.strip()
-
-    def _seconds(self, options: Mapping[str, Any], name: str, default: float) -> float:
-        value = options.get(name, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise ConfigError(f"{self.url}: option {name} must be a number of seconds above 0")
-        return float(value)
-
     @staticmethod
     def _local_path(value: str, base_dir: Path) -> Path:
         return base_dir / os.path.expanduser(value)
-
-    def _secret(self, options: Mapping[str, Any], option: str) -> str | None:
-        return secret_from_env(self.url, options, option)
 
     # ---- paths ------------------------------------------------------------------------------------------
 
