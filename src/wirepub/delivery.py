@@ -174,24 +174,8 @@ class Deliverer:
                         log.warning("store unavailable; looking again in %.0fs error=%s", poll, _brief(exc))
                         for q in queues.values():
                             q.exhausted = True  # until the next poll
-                # Round robin over partners, each up to its own limit; and a partner that already has work in
-                # flight never takes a worker that a partner with none would need: hanging partners together
-                # cannot hold every worker while others wait.
-                progress = True
-                while progress and len(futures) < concurrency:
-                    progress = False
-                    starving = sum(1 for q in queues.values() if q.in_flight == 0 and q.ready())
-                    for q in queues.values():
-                        free = concurrency - len(futures)
-                        if deadline is not None or free <= 0 or (q.in_flight and free <= starving):
-                            continue
-                        d = q.next()
-                        if d is not None:
-                            starving -= q.in_flight == 0
-                            futures[pool.submit(self._attempt, d, bodies)] = d
-                            q.in_flight += 1
-                            q.items_in_flight += d.kind != "feed"
-                            progress = True
+                if deadline is None:
+                    self._dispatch(queues, futures, pool, bodies, concurrency)
                 if not futures:
                     outcomes = self._flush(outcomes, keep=not until_idle)
                     idle = all(q.exhausted and not q.waiting() for q in queues.values())
@@ -230,6 +214,27 @@ class Deliverer:
                 self._give_back(held)
             self._flush(outcomes, keep=False)
         return report
+
+    def _dispatch(self, queues: dict[str, _PartnerQueue], futures: dict[Future[Outcome], DueDelivery],
+                  pool: ThreadPoolExecutor, bodies: dict[str, bytes], concurrency: int) -> None:
+        """Start what may start: round robin over partners, each up to its own limit; and a partner that
+        already has work in flight never takes a worker that a partner with none would need, so hanging
+        partners together cannot hold every worker while others wait."""
+        progress = True
+        while progress and len(futures) < concurrency:
+            progress = False
+            starving = sum(1 for q in queues.values() if q.in_flight == 0 and q.ready())
+            for q in queues.values():
+                free = concurrency - len(futures)
+                if free <= 0 or (q.in_flight and free <= starving):
+                    continue
+                d = q.next()
+                if d is not None:
+                    starving -= q.in_flight == 0
+                    futures[pool.submit(self._attempt, d, bodies)] = d
+                    q.in_flight += 1
+                    q.items_in_flight += d.kind != "feed"
+                    progress = True
 
     def _claim(self, queues: dict[str, _PartnerQueue], due_by: datetime | None) -> None:
         """Refill a partner's queue when it runs low, in one claim of several rounds' worth: one ledger
