@@ -90,6 +90,7 @@ class Publisher:
         self._transports: dict[str, Transport] = {}
         self._lock = threading.Lock()
         self._stories: dict[tuple[str, int], Story] = {}
+        self._feeds_built = False                  # once per process, then after each release
         self._feeds_as_of: datetime | None = None  # the last release the feeds were rebuilt for
         self._bodies: dict[str, bytes] = {}  # documents rendered in this run, so delivery need not reread them
 
@@ -131,10 +132,10 @@ class Publisher:
             self.send_embargoed(now, report)
             # Feeds change only when versions are released (here or by another node): rebuild them then.
             last_release = self.store.last_release()
-            if last_release != self._feeds_as_of or last_release is None:
+            if not self._feeds_built or last_release != self._feeds_as_of:
                 for partner in self.config.partners:
                     self.rebuild_feeds(partner, report)
-                self._feeds_as_of = last_release
+                self._feeds_built, self._feeds_as_of = True, last_release
             report.held = [(v.story_id, v.version, v.embargo) for v in self.store.held(now) if v.embargo]
         return True
 
