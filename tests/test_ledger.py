@@ -220,3 +220,20 @@ def test_a_store_newer_than_wirepub_is_refused(tmp_path):
         c.execute("UPDATE wirepub_meta SET value = '99'")
     with pytest.raises(ConfigError, match="newer than this wirepub"):
         Store(url)
+
+
+def test_a_kill_notice_replacing_an_earlier_item_reaches_the_transport_as_an_item(tmp_path, scripted, story_doc):
+    """The replacement of items/s/v1.xml after a kill is an item document: S3 must store it with the items'
+    Cache-Control and HTTP must say X-Wirepub-Kind: item. (It used to reach the transport as a feed.)"""
+    ws = workspace_with(tmp_path, **one_partner())
+    ws.drop("s.json", story_doc(id="s"))
+    ws.publisher().push()
+    ws.drop("kill.json", story_doc(id="s", version=2, status="withdrawn", version_created="2026-11-25T11:00:00Z"))
+    assert ws.publisher().push().ok
+    by_path = {p.path: p for p in scripted.seen}
+    assert set(by_path) == {"items/s/v1.xml", "items/s/v2.xml"}
+    replaced = [p for p in scripted.seen if p.path == "items/s/v1.xml"][-1]
+    assert b"stat:canceled" in replaced.data       # it is the kill notice ...
+    assert replaced.kind == "item"                 # ... and it travels as an item, not as a feed
+    assert all(p.kind == "item" for p in scripted.seen)
+    ws.store.close()

@@ -24,6 +24,7 @@ from wirepub.clock import Clock
 from wirepub.config import Config, DeliveryPolicy, Partner, process_start
 from wirepub.store import DueDelivery, Outcome, Store
 from wirepub.transports import DeliveryError, Destination, Put, Transport
+from wirepub.vocabulary import DeliveryKind
 
 log = logging.getLogger("wirepub.delivery")
 
@@ -287,11 +288,12 @@ class Deliverer:
             if body is None:
                 body = self.store.document_body(d.sha256)
             transport = self.transport(destination)
-            if d.kind == "delete":
+            kind = DeliveryKind(d.kind)
+            if kind.put_kind is None:
                 transport.delete(d.path)
                 return Outcome(d.id, "delivered", self.clock.now())
             transport.put(Put(
-                d.path, body, d.media_type, kind="item" if d.kind == "item" else "feed", format=d.format,
+                d.path, body, d.media_type, kind=kind.put_kind, format=d.format,
                 story_id=d.story_id, version=d.version,
                 idempotency_key=idempotency_key(d.partner, d.destination, d.path, d.sha256)))
         except DeliveryError as exc:

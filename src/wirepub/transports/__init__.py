@@ -21,10 +21,11 @@ import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from wirepub.errors import ConfigError, DestinationError
+from wirepub.vocabulary import PutKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +43,7 @@ class Put:
     path: str                           # relative, '/'-separated, e.g. items/abc/v2.xml
     data: bytes
     media_type: str
-    kind: Literal["item", "feed", "probe"] = "item"
+    kind: PutKind = PutKind.ITEM
     format: str = ""
     story_id: str | None = None
     version: int | None = None

@@ -17,6 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 from wirepub.errors import DestinationError
 from wirepub.transports import DeliveryError, Destination, Put
+from wirepub.vocabulary import PutKind
 
 
 def folder_of(url: str, base_dir: Path) -> Path:
@@ -94,7 +95,7 @@ class FileTransport:
                                 retryable=True) from None
 
     def probe(self) -> None:
-        probe = Put(".wirepub-probe", b"wirepub probe\n", "text/plain", kind="probe")
+        probe = Put(".wirepub-probe", b"wirepub probe\n", "text/plain", kind=PutKind.PROBE)
         self.put(probe)
         self.delete(probe.path)
 

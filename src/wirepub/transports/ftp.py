@@ -67,6 +67,7 @@ from wirepub.transports import (
     seconds_option,
     secret_from_env,
 )
+from wirepub.vocabulary import PutKind
 
 log = logging.getLogger(__name__)
 
@@ -238,7 +239,7 @@ class FTPTransport:
         self._run("remove", path, remove)
 
     def probe(self) -> None:
-        probe = Put(PROBE_PATH, b"wirepub probe\n", "text/plain", kind="probe")
+        probe = Put(PROBE_PATH, b"wirepub probe\n", "text/plain", kind=PutKind.PROBE)
         self.put(probe)
         try:
             self.delete(probe.path)

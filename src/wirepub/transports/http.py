@@ -87,6 +87,7 @@ from wirepub.transports import (
     seconds_option,
     secret_from_env,
 )
+from wirepub.vocabulary import PutKind
 
 OPTIONS = frozenset({"secret_env", "connect_timeout", "read_timeout", "ca_file", "headers", "path_mode"})
 PATH_MODES = ("append", "fixed")
@@ -320,7 +321,7 @@ class HTTPTransport:
             self._refused("DELETE", path, answer)
 
     def probe(self) -> None:
-        probe = Put(PROBE_PATH, b"wirepub probe\n", "text/plain", kind="probe",
+        probe = Put(PROBE_PATH, b"wirepub probe\n", "text/plain", kind=PutKind.PROBE,
                     idempotency_key=f"wirepub-probe-{secrets.token_hex(8)}")
         self.put(probe)
         self.delete(probe.path)

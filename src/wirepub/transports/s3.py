@@ -84,6 +84,7 @@ from wirepub.transports import (
     secret_from_env,
     text_option,
 )
+from wirepub.vocabulary import PutKind
 
 OPTIONS = frozenset({
     "endpoint_url", "addressing_style", "region", "profile",
@@ -313,7 +314,7 @@ class S3Transport:
         self._call("delete_object", "remove", key, {"Bucket": self.bucket, "Key": key})
 
     def probe(self) -> None:
-        probe = Put(f".wirepub-probe-{secrets.token_hex(8)}", b"wirepub probe\n", "text/plain", kind="probe")
+        probe = Put(f".wirepub-probe-{secrets.token_hex(8)}", b"wirepub probe\n", "text/plain", kind=PutKind.PROBE)
         self.put(probe)
         try:
             self.delete(probe.path)

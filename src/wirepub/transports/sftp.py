@@ -77,6 +77,7 @@ from wirepub.transports import (
     secret_from_env,
     text_option,
 )
+from wirepub.vocabulary import PutKind
 
 log = logging.getLogger(__name__)
 
@@ -276,7 +277,7 @@ class SFTPTransport:
         self._run("remove", path, remove)
 
     def probe(self) -> None:
-        probe = Put(PROBE_PATH, b"wirepub probe\n", "text/plain", kind="probe")
+        probe = Put(PROBE_PATH, b"wirepub probe\n", "text/plain", kind=PutKind.PROBE)
         self.put(probe)
         try:
             self.delete(probe.path)

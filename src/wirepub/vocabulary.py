@@ -1,0 +1,69 @@
+"""The words of DESIGN.md's vocabulary that have a fixed set of values, as types.
+
+Each is a StrEnum: it is stored, logged, configured and compared as its plain string value, so the ledger
+and wirepub.toml keep the words they always had, and a typo in code is a type error instead of a bug.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class StoryStatus(StrEnum):
+    APPROVED = "approved"
+    WITHDRAWN = "withdrawn"      # killed: reaches every partner that had the story, in each format's own way
+
+
+class FormatKind(StrEnum):
+    ITEM = "item"    # one document per story version (NewsML-G2, ninjs)
+    FEED = "feed"    # one document per channel holding its latest items (RSS, Atom, JSON Feed)
+
+
+class DeliveryKind(StrEnum):
+    """What one row of the ledger does at its destination."""
+
+    ITEM = "item"        # put a story version's item document
+    FEED = "feed"        # put a new copy of a feed
+    REPLACE = "replace"  # put a kill notice over an earlier version's item document (on_kill = "replace")
+    DELETE = "delete"    # remove an earlier version's item document (on_kill = "delete")
+
+    @property
+    def put_kind(self) -> PutKind | None:
+        """What the transport is told it carries; None for a removal."""
+        return {DeliveryKind.ITEM: PutKind.ITEM, DeliveryKind.REPLACE: PutKind.ITEM,
+                DeliveryKind.FEED: PutKind.FEED}.get(self)
+
+
+class PutKind(StrEnum):
+    """What a transport is handed: it decides headers and cache policy by it (S3 Cache-Control, HTTP's
+    X-Wirepub-Kind)."""
+
+    ITEM = "item"
+    FEED = "feed"
+    PROBE = "probe"
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"          # waiting for its (first or next) attempt
+    DELIVERED = "delivered"
+    FAILED = "failed"            # an attempt failed; next_attempt_at says when the next one is
+    DEAD = "dead"                # given up on: after the last attempt, past the maximum age, or not retryable
+    SUPERSEDED = "superseded"    # a feed copy that a newer copy of the same feed made pointless
+
+
+OPEN_STATES = (DeliveryState.PENDING, DeliveryState.FAILED)
+
+
+class OnKill(StrEnum):
+    """What a kill does to the item documents of earlier versions at a partner (partners.on_kill)."""
+
+    KEEP = "keep"
+    REPLACE = "replace"
+    DELETE = "delete"
+
+
+class EmbargoPolicy(StrEnum):
+    """How a partner takes embargoed stories (partners.embargo)."""
+
+    HOLD = "hold"                            # nothing before the embargo time
+    SEND_WITH_EMBARGO = "send-with-embargo"  # item documents at once, carrying the embargo; feeds at the time
