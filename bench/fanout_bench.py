@@ -4,8 +4,8 @@ Fans N stories (default 1,000) out to P partners (default 10: half s3://, half h
 (newsml-g2) per partner and no feeds, so one push makes exactly N x P item deliveries (10,000). Measured in
 the same run, interleaved round by round:
 
-- wirepub: ``Publisher.push()`` from a hot folder into a fresh SQLite ledger; the delivery phase
-  (``Publisher.deliver``: the ``Deliverer`` with its ledger bookkeeping) is timed on its own, and the whole
+- wirepub: ``app.push()`` from a hot folder into a fresh SQLite ledger; the delivery phase
+  (the ``Deliverer`` with its ledger bookkeeping) is timed on its own, and the whole
   push (intake, render, validate, enqueue, deliver) too.
 - ceiling: the very bytes wirepub delivered (taken from its ledger), to the same buckets, keys and URLs,
   uploaded with bare boto3 ``put_object`` and bare httpx POSTs from a ThreadPoolExecutor with the same
@@ -51,8 +51,9 @@ import httpx  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from botocore.config import Config as BotocoreConfig  # noqa: E402
 
-from wirepub.config import Config, DeliveryPolicy, load_config  # noqa: E402
-from wirepub.publisher import Publisher, PushReport  # noqa: E402
+from wirepub import app  # noqa: E402
+from wirepub.config import Config, load_config  # noqa: E402
+from wirepub.partners import DeliveryPolicy  # noqa: E402
 from wirepub.store import Store, deliveries, documents  # noqa: E402
 
 FORMAT = "newsml-g2"
@@ -300,17 +301,6 @@ class Doc:
     media_type: str
 
 
-class TimedPublisher(Publisher):
-    """Publisher whose delivery phase (Deliverer.run and its ledger bookkeeping) is timed on its own."""
-
-    deliver_seconds: float | None = None
-
-    def deliver(self, report: PushReport) -> None:
-        start = time.perf_counter()
-        super().deliver(report)
-        self.deliver_seconds = time.perf_counter() - start
-
-
 def workdir(parent: Path, name: str) -> Path:
     """A fresh folder for one phase (under the run's temporary directory, removed at the end)."""
     return Path(tempfile.mkdtemp(prefix=f"{name}-", dir=parent))
@@ -360,7 +350,6 @@ def run_wirepub(env: Env, setup: str, stories: list[dict[str, Any]], *,
     config = load_config(write_config(root, specs, endpoint=env.moto.endpoint, ca_file=env.receiver.ca_file,
                                       concurrency=env.concurrency))
     store = Store(config.store_url)
-    publisher = TimedPublisher(config, store)
     try:
         profiler = None
         if profile is not None:
@@ -368,7 +357,7 @@ def run_wirepub(env: Env, setup: str, stories: list[dict[str, Any]], *,
             profiler = cProfile.Profile()
             profiler.enable()
         start = time.perf_counter()
-        report = publisher.push()
+        report = app.push(config)
         push_seconds = time.perf_counter() - start
         if profiler is not None:
             profiler.disable()
@@ -377,14 +366,13 @@ def run_wirepub(env: Env, setup: str, stories: list[dict[str, Any]], *,
         errors = [*report.failures, *report.retrying, *report.dead, *(str(r.error) for r in report.rejected)]
         if report.written != expected:
             errors.insert(0, f"wirepub wrote {report.written} documents, expected {expected}")
-        if publisher.deliver_seconds is None:
-            errors.insert(0, "Publisher.deliver was not called by push(): delivery phase not timed")
+        if "deliver" not in report.seconds:
+            errors.insert(0, "push() reported no delivery phase: delivery not timed")
         errors += env.check(specs, len(stories))
         docs = ledger_documents(store)
     finally:
-        publisher.close()
         store.close()
-    phase = Phase(setup, "wirepub", report.written, publisher.deliver_seconds or push_seconds,
+    phase = Phase(setup, "wirepub", report.written, report.seconds.get("deliver", push_seconds),
                   push_seconds=push_seconds, errors=errors[:5])
     return phase, docs, config
 
@@ -495,7 +483,7 @@ def print_table(rows: list[dict[str, Any]], args: argparse.Namespace, concurrenc
               f"{r['wirepub_push_per_s']:>15.0f} {r['ceiling_per_s']:>10.0f} {r['ratio_delivery']:>15.0%} "
               f"{r['ratio_push']:>13.0%}  {r['ratios_per_round']}{ok}")
     print()
-    print("deliver/s: Publisher.deliver (the Deliverer: due query, transports, ledger bookkeeping) per second; "
+    print("deliver/s: the delivery phase (the Deliverer: due query, transports, ledger bookkeeping) per second; "
           "push/s: the whole push (intake, render, validate, enqueue, deliver).")
     print(f"Target: wirepub's delivery phase at >= {TARGET:.0%} of the ceiling (bare boto3 put_object and httpx "
           "POST of the same bytes, same destinations, same concurrency).")

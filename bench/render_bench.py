@@ -24,7 +24,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 from corpus_mapping import corpus_stories  # noqa: E402
 from wirepub.config import build_config  # noqa: E402
 from wirepub.formats import RenderContext, get_format  # noqa: E402
-from wirepub.formats._common import item_url  # noqa: E402
+from wirepub.formats.templates import item_url  # noqa: E402
 from wirepub.validate import Validator  # noqa: E402
 
 SHARED = HERE.parent.parent / "shared"
@@ -66,7 +66,7 @@ def main() -> None:
     for label, validator in (("newsml-g2 (profile)", ours_only), ("newsml-g2 (profile + IPTC XSD)", with_official)):
         def run_items(v: Validator = validator) -> None:
             for s in stories:
-                v.check(newsml.render(s, ctx), format_name="newsml-g2", profile=newsml.schema, story=s.id)
+                v.check(newsml.render(s, ctx), get_format("newsml-g2"), story=s.id)
         run_items()  # warm: schemas compiled, templates loaded
         results[label] = len(stories) / best_of(args.rounds, run_items)
 
@@ -79,7 +79,7 @@ def main() -> None:
 
     def run_jsonfeed() -> None:
         for chunk in chunks:
-            with_official.check(jsonfeed.render(chunk, ctx), format_name="jsonfeed", profile=jsonfeed.schema,
+            with_official.check(jsonfeed.render(chunk, ctx), get_format("jsonfeed"),
                                 story="bench")
     run_jsonfeed()
     results[f"jsonfeed (feeds of {FEED_SIZE}, profile + official schema)"] = (
@@ -89,7 +89,7 @@ def main() -> None:
 
     def ours_rss() -> None:
         for chunk in chunks:
-            with_official.check(rss.render(chunk, ctx), format_name="rss", profile=rss.schema, story="bench")
+            with_official.check(rss.render(chunk, ctx), get_format("rss"), story="bench")
 
     def feedgen_rss() -> None:
         for chunk in chunks:

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
+from wirepub import app
 from wirepub.clock import FixedClock
 from wirepub.config import Config, build_config
-from wirepub.publisher import Publisher
+from wirepub.reports import PushReport
 from wirepub.store import Store
 
 # Fixture modules: stores (SQLite and PostgreSQL) and the real servers the transports are tested against.
@@ -55,8 +56,9 @@ class Workspace:
         self.config: Config = build_config(self.raw_config, base_dir=root, path=None)
         self.store = Store(self.config.store_url)
 
-    def publisher(self) -> Publisher:
-        return Publisher(self.config, self.store, clock=self.clock)
+    def push(self) -> PushReport:
+        """wirepub push, with this workspace's clock."""
+        return app.push(self.config, clock=self.clock)
 
     def drop(self, name: str, content: str | bytes | dict[str, Any]) -> Path:
         path = self.stories / name

@@ -47,7 +47,7 @@ def test_every_story_renders_valid_newsml_g2(corpus, checker, ctx):
     fmt = get_format("newsml-g2")
     assert len(checker.schemas_for("newsml-g2", fmt.schema)) == 2  # ours and the IPTC XSD
     for _, story in corpus:
-        checker.check(fmt.render(story, ctx), format_name=fmt.name, profile=fmt.schema, story=story.id)
+        checker.check(fmt.render(story, ctx), get_format(fmt.name), story=story.id)
 
 
 @pytest.mark.parametrize("name", ["rss", "jsonfeed"])
@@ -55,7 +55,7 @@ def test_every_story_renders_valid_feeds(corpus, checker, ctx, name):
     fmt = get_format(name)
     stories = [s for _, s in corpus]
     for start in range(0, len(stories), 50):
-        checker.check(fmt.render(stories[start:start + 50], ctx), format_name=name, profile=fmt.schema,
+        checker.check(fmt.render(stories[start:start + 50], ctx), get_format(name),
                       story=f"corpus[{start}:]")
 
 

@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from servers_http import http_receiver  # noqa: F401
 from servers_s3 import admin_client, aws_env, s3_bucket, s3_server  # noqa: F401
 from wirepub.config import build_config
 from wirepub.daemon import Daemon
+from wirepub.delivery import Deliverer
 from wirepub.publisher import Publisher
 from wirepub.store import Store
 
@@ -55,7 +55,8 @@ def test_the_daemon_arms_a_job_at_the_embargo_second_and_the_collect_then_releas
     ws = workspace_with(tmp_path, [folder("a")])
     embargo = T0 + timedelta(minutes=5, seconds=7)
     dropped = ws.drop("e.json", story_doc(id="e", embargo=embargo.isoformat()))
-    os.utime(dropped, (time.time() - 60, time.time() - 60))  # written and closed a minute ago
+    a_minute_ago = ws.clock.now().timestamp() - 60
+    os.utime(dropped, (a_minute_ago, a_minute_ago))  # written and closed a minute ago, by the daemon's clock
     daemon = Daemon(ws.config, clock=ws.clock)
     daemon.store, daemon.publisher = ws.store, Publisher(ws.config, ws.store, clock=ws.clock)
     daemon.scheduler.start(paused=True)
@@ -71,7 +72,7 @@ def test_the_daemon_arms_a_job_at_the_embargo_second_and_the_collect_then_releas
         ws.clock.set(embargo)
         assert daemon.collect_once().released == [("e", 1)]
         assert daemon.scheduler.get_job("embargo") is None  # nothing else is held
-        daemon.publisher.deliver(report)
+        Deliverer(ws.config, ws.store, ws.clock, node="test").run(daemon.publisher.bodies)
         assert (tmp_path / "a/items/e/v1.xml").is_file()
     finally:
         daemon.scheduler.shutdown(wait=False)
@@ -81,7 +82,7 @@ def test_a_partner_trusted_with_embargoes_gets_the_item_at_once_and_never_twice(
     ws = workspace_with(tmp_path, [folder("trusted", embargo="send-with-embargo"), folder("other")])
     embargo = T0 + timedelta(hours=1)
     ws.drop("e.json", story_doc(id="e", embargo=embargo.isoformat()))
-    ws.publisher().push()
+    ws.push()
     early = tmp_path / "trusted/items/e/v1.xml"
     assert early.is_file()
     item = etree.parse(str(early)).getroot()
@@ -91,11 +92,11 @@ def test_a_partner_trusted_with_embargoes_gets_the_item_at_once_and_never_twice(
     first = early.read_bytes()
 
     ws.clock.set(embargo)
-    report = ws.publisher().push()
+    report = ws.push()
     assert report.ok and report.released == [("e", 1)]
     assert (tmp_path / "other/items/e/v1.xml").read_bytes() == first  # the same document for everyone
     assert early.read_bytes() == first
-    status = {r["partner"]: r for r in ws.store.status(ws.clock.now())}
+    status = {r["partner"]: r for r in ws.store.reads.status(ws.clock.now())}
     assert status["trusted"]["delivered"] == 1 + 2 * 2  # one item; two feeds delivered twice (empty, then with e)
     assert "urn:newsml:wirepub.example:e" in guids(tmp_path / "trusted/feeds/rss.xml", "rss")
 
@@ -105,16 +106,16 @@ def test_a_partner_schedule_holds_its_documents_until_its_cron_time(tmp_path, st
                                    folder("now", formats=["newsml-g2"])])
     ws.clock.set(T0 + timedelta(minutes=10))
     ws.drop("s.json", story_doc(id="s"))
-    ws.publisher().push()
+    ws.push()
     assert (tmp_path / "now/items/s/v1.xml").is_file()
     assert not (tmp_path / "hourly/items/s/v1.xml").exists()
 
     ws.clock.set(T0 + timedelta(minutes=59, seconds=59))
-    ws.publisher().push()
+    ws.push()
     assert not (tmp_path / "hourly/items/s/v1.xml").exists()
 
     ws.clock.set(T0 + timedelta(hours=1))
-    assert ws.publisher().push().written == 1
+    assert ws.push().written == 1
     assert (tmp_path / "hourly/items/s/v1.xml").is_file()
 
 
@@ -136,7 +137,7 @@ def test_a_kill_reaches_the_partners_that_had_the_story_and_only_them(tmp_path, 
         folder("french", filter={"languages": ["fr"]}),   # never had the story
     ])
     ws.drop("k1.json", story_doc(id="k", version=1))
-    assert ws.publisher().push().ok
+    assert ws.push().ok
     for name in ("deleting", "replacing", "keeping"):
         assert "urn:newsml:wirepub.example:k" in guids(tmp_path / name / "feeds/rss.xml", "rss")
     original = (tmp_path / "keeping/items/k/v1.xml").read_bytes()
@@ -144,7 +145,7 @@ def test_a_kill_reaches_the_partners_that_had_the_story_and_only_them(tmp_path, 
     ws.clock.set(T0 + timedelta(minutes=5))
     ws.drop("k2.json", story_doc(id="k", version=2, status="withdrawn", withdrawal_note="Legal advice.",
                                  version_created="2026-11-25T12:05:00Z"))
-    report = ws.publisher().push()
+    report = ws.push()
     assert report.ok, (report.failures, report.dead)
 
     for name in ("deleting", "replacing", "keeping"):
@@ -157,20 +158,20 @@ def test_a_kill_reaches_the_partners_that_had_the_story_and_only_them(tmp_path, 
     assert (tmp_path / "replacing/items/k/v1.xml").read_bytes() == (tmp_path / "replacing/items/k/v2.xml").read_bytes()
     assert (tmp_path / "keeping/items/k/v1.xml").read_bytes() == original
     assert not (tmp_path / "french/items/k").exists()
-    assert ws.store.received("french", "k") is False
+    assert ws.store.ledger.received("french", "k") is False
 
 
 def test_a_kill_deletes_the_earlier_item_objects_in_s3(tmp_path, story_doc, s3_server, s3_bucket):
     ws = workspace_with(tmp_path, [{"name": "bucket", "formats": ["newsml-g2"], "on_kill": "delete",
                                     "destinations": [{"url": f"s3://{s3_bucket}/wire", "endpoint_url": s3_server}]}])
     ws.drop("k1.json", story_doc(id="k", version=1))
-    assert ws.publisher().push().ok
+    assert ws.push().ok
     s3 = admin_client(s3_server)
     keys = lambda: sorted(o["Key"] for o in s3.list_objects_v2(Bucket=s3_bucket).get("Contents", []))  # noqa: E731
     assert keys() == ["wire/items/k/v1.xml"]
 
     ws.drop("k2.json", story_doc(id="k", version=2, status="withdrawn", version_created="2026-11-25T12:05:00Z"))
-    report = ws.publisher().push()
+    report = ws.push()
     assert report.ok, (report.failures, report.dead)
     assert keys() == ["wire/items/k/v2.xml"]
     body = s3.get_object(Bucket=s3_bucket, Key="wire/items/k/v2.xml")["Body"].read()
@@ -182,15 +183,16 @@ def test_a_kill_deletes_the_earlier_item_objects_in_s3(tmp_path, story_doc, s3_s
 def test_a_file_still_being_written_is_left_for_the_next_look_not_rejected(tmp_path):
     ws = workspace_with(tmp_path, [folder("a")])
     half = ws.drop("half.json", '{"id": "h", "headline": "Half a')
-    publisher = ws.publisher()
-    from wirepub.publisher import PushReport
+    publisher = Publisher(ws.config, ws.store, clock=ws.clock)
+    from wirepub.reports import PushReport
 
+    os.utime(half, (ws.clock.now().timestamp(), ws.clock.now().timestamp()))  # written just now, by the clock
     report = PushReport()
     publisher.collect(report, settle=60.0)
     assert report.rejected == [] and half.exists()
     report = PushReport()
-    publisher.collect(report, settle=60.0, settled={half})  # the watch saw it closed: judged now
-    assert [r.path.name for r in report.rejected] == ["half.json"]
+    publisher.collect(report, settle=60.0, settled={str(half)})  # the watch saw it closed: judged now
+    assert [Path(r.ref).name for r in report.rejected] == ["half.json"]
 
 
 # --- the real daemon, in its own process ------------------------------------------------------------------
@@ -278,7 +280,7 @@ destinations = ["public"]
         seen[path] = (r.body, r.header("Idempotency-Key"))
     store = Store(f"sqlite:///{tmp_path}/.wirepub/wirepub.db")
     try:
-        rows = {r["partner"]: r for r in store.status(datetime.now(UTC))}
+        rows = {r["partner"]: r for r in store.reads.status(datetime.now(UTC))}
     finally:
         store.close()
     for partner in ("push", "bucket", "folder"):

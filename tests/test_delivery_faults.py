@@ -78,7 +78,7 @@ def status(ws: Workspace) -> dict[str, dict[str, Any]]:
 
 
 def ledger(ws: Workspace, partner: str = "p") -> dict[str, Any]:
-    return next(r for r in ws.store.status(ws.clock.now()) if r["partner"] == partner)
+    return next(r for r in ws.store.reads.status(ws.clock.now()) if r["partner"] == partner)
 
 
 def posts(receiver: Receiver) -> list[Any]:
@@ -92,13 +92,13 @@ def http_partner(receiver: Receiver, name: str = "p", **options: Any) -> dict[st
 def assert_one_failure_then_delivered(ws: Workspace, receiver: Receiver) -> None:
     """The failed delivery is not tried again before its time; at its time it is delivered, the same bytes
     under the same idempotency key."""
-    retry_at = ws.store.next_attempt()
+    retry_at = ws.store.ledger.next_attempt()
     assert retry_at is not None and retry_at > ws.clock.now()
     ws.clock.set(retry_at - timedelta(seconds=1))
-    assert ws.publisher().push().written == 0
+    assert ws.push().written == 0
     assert len(posts(receiver)) == 1
     ws.clock.set(retry_at)
-    report = ws.publisher().push()
+    report = ws.push()
     assert report.ok and report.written == 1, report
     first, second = posts(receiver)
     assert first.path == second.path == f"/ingest/{ITEM}"
@@ -113,7 +113,7 @@ def assert_one_failure_then_delivered(ws: Workspace, receiver: Receiver) -> None
 def test_a_500_fails_with_a_next_attempt_and_the_retry_delivers(tmp_path: Path, http_receiver: Receiver) -> None:
     http_receiver.respond_with(500, body="database unavailable", times=1)
     ws = workspace(tmp_path, http_partner(http_receiver))
-    report = ws.publisher().push()
+    report = ws.push()
     assert len(report.retrying) == 1 and not report.dead
     assert "HTTP 500" in report.retrying[0] and "next attempt" in report.retrying[0]
     row = ledger(ws)
@@ -128,14 +128,14 @@ def test_a_partner_failing_every_attempt_is_dead_after_the_last(tmp_path: Path, 
     http_receiver.respond_with(503, body="maintenance")
     ws = workspace(tmp_path, http_partner(http_receiver), max_attempts=3)
     for attempt in range(1, 4):
-        report = ws.publisher().push()
+        report = ws.push()
         assert len(posts(http_receiver)) == attempt
         if attempt < 3:
             assert len(report.retrying) == 1 and ledger(ws)["failed"] == 1
-            retry_at = ws.store.next_attempt()
+            retry_at = ws.store.ledger.next_attempt()
             assert retry_at is not None
             ws.clock.set(retry_at)
-    assert len(report.dead) == 1 and ws.store.next_attempt() is None
+    assert len(report.dead) == 1 and ws.store.ledger.next_attempt() is None
     said = status(ws)["p"]["last_error"]
     assert "HTTP 503 Service Unavailable: maintenance" in said and "gave up after 3 attempts" in said
 
@@ -144,8 +144,8 @@ def test_a_429_is_not_tried_again_before_its_retry_after(tmp_path: Path, http_re
     http_receiver.respond_with(429, headers={"Retry-After": "120"}, body="slow down", times=1)
     ws = workspace(tmp_path, http_partner(http_receiver), base_delay=1, max_delay=5)
     start = ws.clock.now()
-    ws.publisher().push()
-    assert ws.store.next_attempt() == start + timedelta(seconds=120)  # the partner's word, not our backoff
+    ws.push()
+    assert ws.store.ledger.next_attempt() == start + timedelta(seconds=120)  # the partner's word, not our backoff
     said = status(ws)["p"]["last_error"]
     assert "HTTP 429" in said and "not before 120 s (Retry-After)" in said
     assert_one_failure_then_delivered(ws, http_receiver)
@@ -155,7 +155,7 @@ def test_a_partner_that_hangs_past_its_read_timeout_fails_and_is_retried(tmp_pat
                                                                          http_receiver: Receiver) -> None:
     http_receiver.respond_with(200, hang=WAIT_LIMIT, times=1)  # answers only when the receiver stops
     ws = workspace(tmp_path, http_partner(http_receiver, read_timeout=0.5))
-    report = ws.publisher().push()
+    report = ws.push()
     assert len(report.retrying) == 1 and not report.dead
     assert ledger(ws)["failed"] == 1
     said = status(ws)["p"]["last_error"]
@@ -166,7 +166,7 @@ def test_a_partner_that_hangs_past_its_read_timeout_fails_and_is_retried(tmp_pat
 def test_a_reset_connection_fails_and_is_retried(tmp_path: Path, http_receiver: Receiver) -> None:
     http_receiver.respond_with(reset=True, times=1)
     ws = workspace(tmp_path, http_partner(http_receiver))
-    report = ws.publisher().push()
+    report = ws.push()
     assert len(report.retrying) == 1 and not report.dead
     said = status(ws)["p"]["last_error"]
     assert f"the connection to 127.0.0.1:{http_receiver.port} failed before a complete answer" in said
@@ -177,7 +177,7 @@ def test_a_reset_connection_fails_and_is_retried(tmp_path: Path, http_receiver: 
 def test_a_refused_connection_fails_and_is_retried(tmp_path: Path) -> None:
     port = free_port()
     ws = workspace(tmp_path, {"name": "p", "destinations": [f"http://127.0.0.1:{port}/ingest"]})
-    report = ws.publisher().push()
+    report = ws.push()
     assert len(report.retrying) == 1 and not report.dead
     assert ledger(ws)["failed"] == 1
     said = status(ws)["p"]["last_error"]
@@ -194,16 +194,16 @@ def test_a_4xx_is_dead_at_once_with_the_reason(tmp_path: Path, https_receiver: R
     https_receiver.respond_with(code, body="partner 'p' is not on the allow-list")
     assert https_receiver.ca_file is not None
     ws = workspace(tmp_path, http_partner(https_receiver, ca_file=str(https_receiver.ca_file)))
-    report = ws.publisher().push()
+    report = ws.push()
     assert len(report.dead) == 1 and not report.retrying
     row = ledger(ws)
     assert (row["dead"], row["failed"], row["pending"]) == (1, 0, 0)
-    assert ws.store.next_attempt() is None
+    assert ws.store.ledger.next_attempt() is None
     said = status(ws)["p"]["last_error"]
     assert f"HTTP {code} {reason}: partner 'p' is not on the allow-list" in said
     assert hint in said and "not retryable" in said
     ws.clock.set(ws.clock.now() + timedelta(days=1))
-    assert ws.publisher().push().written == 0
+    assert ws.push().written == 0
     assert len(posts(https_receiver)) == 1  # dead is dead: only `wirepub retry --dead` sends it again
 
 
@@ -214,7 +214,7 @@ def test_a_changed_sftp_host_key_is_dead_and_says_so(tmp_path: Path, sshd_server
     ws = workspace(tmp_path, {"name": "p", "destinations": [{
         "url": sshd_server.url(str(out)), "key_file": str(sshd_server.client_key),
         "known_hosts": str(sshd_server.wrong_known_hosts), "connect_timeout": 10}]})
-    report = ws.publisher().push()
+    report = ws.push()
     assert len(report.dead) == 1 and not report.retrying  # someone in between, or a reinstalled server: a person
     said = status(ws)["p"]["last_error"]
     assert f"the host key of [127.0.0.1]:{sshd_server.port}" in said
@@ -228,7 +228,7 @@ def test_a_refused_ftp_login_is_dead_and_names_the_variable_not_the_password(
     monkeypatch.setenv("ACME_FTP_PASSWORD", "not-the-password-0000")
     ws = workspace(tmp_path, {"name": "p", "destinations": [{
         "url": ftp_server.url("/faults"), "password_env": "ACME_FTP_PASSWORD", "connect_timeout": 10}]})
-    report = ws.publisher().push()
+    report = ws.push()
     assert len(report.dead) == 1 and not report.retrying
     said = status(ws)["p"]["last_error"]
     assert "the server refused the login (530" in said
@@ -241,7 +241,7 @@ def test_a_refused_ftp_login_is_dead_and_names_the_variable_not_the_password(
 def test_a_missing_bucket_is_dead_and_named(tmp_path: Path, s3_server: str, aws_env: dict[str, str]) -> None:  # noqa: F811
     ws = workspace(tmp_path, {"name": "p", "destinations": [
         {"url": "s3://no-such-bucket-for-wirepub/wire", "endpoint_url": s3_server}]})
-    report = ws.publisher().push()
+    report = ws.push()
     assert len(report.dead) == 1 and not report.retrying
     said = status(ws)["p"]["last_error"]
     assert f"the bucket 'no-such-bucket-for-wirepub' does not exist at {s3_server}" in said
@@ -257,7 +257,7 @@ def test_refused_s3_credentials_are_dead_and_named_without_the_secret(
     ws = workspace(tmp_path, {"name": "p", "destinations": [{
         "url": f"s3://{auth.bucket}/faults", "endpoint_url": auth.endpoint,
         "access_key_id_env": "ACME_S3_KEY_ID", "secret_access_key_env": "ACME_S3_SECRET"}]})
-    report = ws.publisher().push()
+    report = ws.push()
     assert len(report.dead) == 1 and not report.retrying
     said = status(ws)["p"]["last_error"]
     assert "the credentials were refused (AccessDenied" in said
@@ -305,7 +305,7 @@ def test_a_hanging_partner_does_not_hold_up_the_others(tmp_path: Path, http_rece
         wanted = {f"fault-{i}" for i in range(1, 7)}
         items = {f"items/{s}/v1.xml" for s in wanted}
         pushed: list[Any] = []
-        push = threading.Thread(target=lambda: pushed.append(ws.publisher().push()), daemon=True)
+        push = threading.Thread(target=lambda: pushed.append(ws.push()), daemon=True)
         push.start()
 
         def folder_has_all() -> bool:
@@ -330,7 +330,7 @@ def test_a_hanging_partner_does_not_hold_up_the_others(tmp_path: Path, http_rece
         assert not push.is_alive()
         [report] = pushed
         assert report.ok, report
-        rows = ws.store.status(ws.clock.now())
+        rows = ws.store.reads.status(ws.clock.now())
         assert {r["partner"]: r["pending"] + r["failed"] + r["dead"] for r in rows} == {
             "stuck": 0, "folder": 0, "web": 0}
         assert {r.path.removeprefix("/ingest/") for r in posts(stuck)} == items
@@ -353,7 +353,7 @@ def test_several_hanging_partners_together_cannot_take_every_worker(tmp_path: Pa
         for i in range(2, 7):
             ws.drop(f"fault-{i}.json", {**STORY, "id": f"fault-{i}", "version_created": f"2026-11-25T10:0{i}:00Z"})
         items = {f"items/fault-{i}/v1.xml" for i in range(1, 7)}
-        push = threading.Thread(target=ws.publisher().push, daemon=True)
+        push = threading.Thread(target=ws.push, daemon=True)
         push.start()
         wait_for(lambda: all(s.arrived.is_set() for s in stuck), "both stuck partners' first requests")
         wait_for(lambda: all((tmp_path / "public" / p).is_file() for p in items), "the folder's items")

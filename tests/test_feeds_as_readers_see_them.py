@@ -18,7 +18,7 @@ def test_rss_and_json_feed_read_cleanly(workspace, story_doc):
                                        url="https://news.example/a"))
     workspace.drop("b.json", story_doc(id="b", version_created="2026-11-25T11:00:00+02:00",
                                        first_created="2026-11-25T11:00:00+02:00", summary="Short & sweet <b>."))
-    assert workspace.publisher().push().ok
+    assert workspace.push().ok
     feed = feedparser.parse(workspace.read("feeds/rss.xml"))
     assert not feed.bozo, feed.get("bozo_exception")
     assert feed.version == "rss20"
@@ -37,7 +37,7 @@ def test_rss_and_json_feed_read_cleanly(workspace, story_doc):
 def test_rss_follows_the_best_practices_profile(workspace, story_doc):
     workspace.drop("a.json", story_doc(id="a", body='<p>See <a href="/relative">this</a> and '
                                                        '<a href="https://e.org/x">that</a></p>'))
-    assert workspace.publisher().push().ok
+    assert workspace.push().ok
     raw = workspace.read("feeds/rss.xml")
     root = etree.fromstring(raw)
     channel = root.find("channel")

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from conftest import Workspace
-from wirepub.config import DeliveryPolicy
 from wirepub.delivery import backoff
+from wirepub.partners import DeliveryPolicy
 from wirepub.store import SCHEMA_VERSION, Store
 from wirepub.transports import TRANSPORTS, DeliveryError, Destination, Put
 
@@ -81,29 +81,29 @@ def test_retried_with_growing_delays_then_dead_then_retried_by_hand(tmp_path, sc
     ws = workspace_with(tmp_path, store_url, **one_partner(max_attempts=3))
     scripted.script = [DeliveryError("down", retryable=True)] * 3
     ws.drop("a.json", {"id": "a", "headline": "H", "body": "B", "version_created": "2026-11-25T10:00:00Z"})
-    assert len(ws.publisher().push().retrying) == 1
-    [row] = ws.store.status(ws.clock.now())
+    assert len(ws.push().retrying) == 1
+    [row] = ws.store.reads.status(ws.clock.now())
     assert row["failed"] == 1 and row["last_error"].endswith("down")
-    first_retry = ws.store.next_attempt()
+    first_retry = ws.store.ledger.next_attempt()
     assert timedelta(seconds=5) <= first_retry - ws.clock.now() <= timedelta(seconds=10)
 
     ws.clock.set(first_retry - timedelta(seconds=1))
-    assert ws.publisher().push().retrying == []          # not due yet: not attempted
+    assert ws.push().retrying == []          # not due yet: not attempted
     assert len(scripted.seen) == 1
     ws.clock.set(first_retry)
-    assert len(ws.publisher().push().retrying) == 1      # second attempt
-    second_retry = ws.store.next_attempt()
+    assert len(ws.push().retrying) == 1      # second attempt
+    second_retry = ws.store.ledger.next_attempt()
     assert timedelta(seconds=10) <= second_retry - ws.clock.now() <= timedelta(seconds=20)
     ws.clock.set(second_retry)
-    dead = ws.publisher().push().dead                    # third attempt was the last
+    dead = ws.push().dead                    # third attempt was the last
     assert len(dead) == 1 and "gave up after 3 attempts" in dead[0]
-    assert ws.store.status(ws.clock.now())[0]["dead"] == 1
+    assert ws.store.reads.status(ws.clock.now())[0]["dead"] == 1
     assert len({p.idempotency_key for p in scripted.seen}) == 1  # every attempt, the same key
 
-    assert ws.store.requeue(now=ws.clock.now(), include_dead=True) == 1
-    report = ws.publisher().push()
+    assert ws.store.ledger.requeue(now=ws.clock.now(), include_dead=True) == 1
+    report = ws.push()
     assert report.ok and report.written == 1
-    assert ws.store.status(ws.clock.now())[0]["delivered"] == 1
+    assert ws.store.reads.status(ws.clock.now())[0]["delivered"] == 1
     ws.store.close()
 
 
@@ -113,10 +113,10 @@ def test_a_refusal_is_dead_at_once_and_retry_after_is_honoured(tmp_path, scripte
                        DeliveryError("429 Too Many Requests", retryable=True, retry_after=120)]
     ws.drop("a.json", {"id": "a", "headline": "H", "body": "B", "version_created": "2026-11-25T10:00:00Z"})
     ws.drop("b.json", {"id": "b", "headline": "H", "body": "C", "version_created": "2026-11-25T10:01:00Z"})
-    report = ws.publisher().push()
+    report = ws.push()
     assert len(report.dead) == 1 and "not retryable" in report.dead[0] and "404" in report.dead[0]
     assert len(report.retrying) == 1
-    assert ws.store.next_attempt() - ws.clock.now() == timedelta(seconds=120)
+    assert ws.store.ledger.next_attempt() - ws.clock.now() == timedelta(seconds=120)
     ws.store.close()
 
 
@@ -124,9 +124,9 @@ def test_too_old_is_dead_whatever_the_attempts(tmp_path, scripted):
     ws = workspace_with(tmp_path, **one_partner(max_age=60, max_attempts=100))
     scripted.script = [DeliveryError("down", retryable=True)] * 10
     ws.drop("a.json", {"id": "a", "headline": "H", "body": "B", "version_created": "2026-11-25T10:00:00Z"})
-    ws.publisher().push()
+    ws.push()
     ws.clock.set(ws.clock.now() + timedelta(seconds=61))
-    report = ws.publisher().push()
+    report = ws.push()
     assert len(report.dead) == 1 and "older than max_age" in report.dead[0]
     ws.store.close()
 
@@ -139,7 +139,7 @@ def test_filters_choose_what_each_partner_gets_in_items_and_feeds(tmp_path, stor
     ws.drop("w.json", story_doc(id="w", subjects=[{"name": "war", "code": "medtop:16000000"}]))
     ws.drop("a.json", story_doc(id="a", language="ar", urgency=2))
     ws.drop("slow.json", story_doc(id="slow", language="ar-EG", urgency=6))
-    assert ws.publisher().push().ok
+    assert ws.push().ok
     items = {name: sorted(p.name for p in (tmp_path / name / "items").iterdir()) for name in ("war", "ar", "all")}
     assert items == {"war": ["w"], "ar": ["a"], "all": ["a", "slow", "w"]}
     assert b"urn:newsml:wirepub.example:w" in (tmp_path / "war/feeds/rss.xml").read_bytes()
@@ -152,10 +152,10 @@ def test_a_kill_goes_only_to_partners_that_had_the_story(tmp_path, story_doc, st
         {"name": "en", "destinations": ["en"], "filter": {"languages": ["en"]}},
         {"name": "fr", "destinations": ["fr"], "filter": {"languages": ["fr"]}}])
     ws.drop("s.json", story_doc(id="s"))
-    ws.publisher().push()
+    ws.push()
     ws.drop("kill.json", story_doc(id="s", version=2, status="withdrawn", language="fr",
                                    version_created="2026-11-25T11:00:00Z"))
-    assert ws.publisher().push().ok
+    assert ws.push().ok
     assert (tmp_path / "en/items/s/v2.xml").is_file()
     assert not (tmp_path / "fr/items").exists()
     ws.store.close()
@@ -165,24 +165,24 @@ def test_while_a_partner_is_down_only_its_newest_feed_is_delivered(tmp_path, scr
     ws = workspace_with(tmp_path, **one_partner(formats=("rss",)))
     scripted.script = [DeliveryError("down", retryable=True)]
     ws.drop("a.json", story_doc(id="a"))
-    ws.publisher().push()
+    ws.push()
     ws.drop("b.json", story_doc(id="b", version_created="2026-11-25T10:05:00Z",
                                 first_created="2026-11-25T10:05:00Z"))
     ws.clock.set(ws.clock.now() + timedelta(minutes=10))
-    assert ws.publisher().push().ok
+    assert ws.push().ok
     delivered = [p for p in scripted.seen if p.path == "feeds/rss.xml"]
     assert len(delivered) == 2  # the failed first feed, then only the newest one
     assert b"urn:newsml:wirepub.example:b" in delivered[-1].data
-    assert ws.store.status(ws.clock.now())[0]["superseded"] == 1
+    assert ws.store.reads.status(ws.clock.now())[0]["superseded"] == 1
     ws.store.close()
 
 
 def test_resend_delivers_the_same_bytes_again(tmp_path, scripted, story_doc):
     ws = workspace_with(tmp_path, **one_partner())
     ws.drop("a.json", story_doc(id="a"))
-    ws.publisher().push()
-    assert ws.store.resend("a", now=ws.clock.now()) == 1
-    ws.publisher().push()
+    ws.push()
+    assert ws.store.ledger.resend("a", now=ws.clock.now()) == 1
+    ws.push()
     assert len(scripted.seen) == 2 and scripted.seen[0] == scripted.seen[1]
     ws.store.close()
 
@@ -201,8 +201,8 @@ def test_a_version_1_store_upgrades_itself(tmp_path):
                 'delivered', '2026-11-01 10:00:00');
         """)
     store = Store(f"sqlite:///{db}")
-    assert store.delivered(partner="p", destination="public", path="items/a/v1.xml")
-    assert store.received("p", "a")
+    assert store.ledger.delivered(partner="p", destination="public", path="items/a/v1.xml")
+    assert store.ledger.received("p", "a")
     with sqlite3.connect(db) as c:
         assert c.execute("SELECT value FROM wirepub_meta").fetchone() == (str(SCHEMA_VERSION),)
         columns = {row[1] for row in c.execute("PRAGMA table_info(deliveries)")}
@@ -227,9 +227,9 @@ def test_a_kill_notice_replacing_an_earlier_item_reaches_the_transport_as_an_ite
     Cache-Control and HTTP must say X-Wirepub-Kind: item. (It used to reach the transport as a feed.)"""
     ws = workspace_with(tmp_path, **one_partner())
     ws.drop("s.json", story_doc(id="s"))
-    ws.publisher().push()
+    ws.push()
     ws.drop("kill.json", story_doc(id="s", version=2, status="withdrawn", version_created="2026-11-25T11:00:00Z"))
-    assert ws.publisher().push().ok
+    assert ws.push().ok
     by_path = {p.path: p for p in scripted.seen}
     assert set(by_path) == {"items/s/v1.xml", "items/s/v2.xml"}
     replaced = [p for p in scripted.seen if p.path == "items/s/v1.xml"][-1]

@@ -59,12 +59,12 @@ def test_three_nodes_share_500_stories_to_four_partners_and_survive_a_sigkill(
         killed_at = items_at_receiver()
 
         def all_delivered() -> bool:
-            rows = {r["partner"]: r for r in store.status(datetime.now(UTC))}
+            rows = {r["partner"]: r for r in store.reads.status(datetime.now(UTC))}
             return len(rows) == PARTNERS and all(
                 r["delivered"] == STORIES and not (r["pending"] or r["failed"] or r["dead"]) for r in rows.values())
 
         wait_until(all_delivered, f"all {STORIES * PARTNERS} deliveries recorded as delivered")
-        ledger = {r["partner"]: r["delivered"] for r in store.status(datetime.now(UTC))}
+        ledger = {r["partner"]: r["delivered"] for r in store.reads.status(datetime.now(UTC))}
         with store.engine.connect() as c:
             taken_over = c.execute(sa.select(d.state, sa.func.count()).where(d.id.in_(orphaned))
                                    .group_by(d.state)).all()

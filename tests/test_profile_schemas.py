@@ -142,7 +142,7 @@ def runtime() -> Validator:
 
 def refused(runtime: Validator, fmt_name: str, data: bytes) -> DocumentInvalid:
     with pytest.raises(DocumentInvalid) as info:
-        runtime.check(data, format_name=fmt_name, profile=get_format(fmt_name).schema, story="broken")
+        runtime.check(data, get_format(fmt_name), story="broken")
     return info.value
 
 
@@ -203,7 +203,7 @@ def test_the_variants_produce_every_element_the_newsml_profile_declares():
 def test_newsml_variant_is_valid_against_our_profile_and_the_iptc_xsd(runtime, variant):
     data = render("newsml-g2", [variant])
     assert xml_errors(SCHEMAS / "newsml-g2-profile.xsd", data) == []
-    runtime.check(data, format_name="newsml-g2", profile="newsml-g2-profile.xsd", story=variant)
+    runtime.check(data, get_format("newsml-g2"), story=variant)
     assert xml_errors(official(OFFICIAL_NEWSML), data) == []
 
 
@@ -214,14 +214,14 @@ FEEDS = {**{v: [v] for v in VARIANTS}, "all": list(VARIANTS), "empty": []}
 def test_rss_feed_is_valid_against_our_profile(runtime, feed):
     data = render("rss", FEEDS[feed])
     assert xml_errors(SCHEMAS / "rss-2.0.xsd", data) == []
-    runtime.check(data, format_name="rss", profile="rss-2.0.xsd", story=feed)
+    runtime.check(data, get_format("rss"), story=feed)
 
 
 @pytest.mark.parametrize("feed", FEEDS)
 def test_jsonfeed_is_valid_against_our_profile_and_the_official_schema(runtime, feed):
     data = render("jsonfeed", FEEDS[feed])
     assert json_errors(SCHEMAS / "jsonfeed-1.1.schema.json", data) == []
-    runtime.check(data, format_name="jsonfeed", profile="jsonfeed-1.1.schema.json", story=feed)
+    runtime.check(data, get_format("jsonfeed"), story=feed)
     assert json_errors(official(OFFICIAL_JSONFEED), data) == []
 
 
@@ -426,7 +426,7 @@ def test_jsonfeed_extensions_are_accepted_everywhere_the_spec_allows_them(runtim
     feed["items"][0]["_wirepub"] = ext
     feed["items"][0]["attachments"][0]["_wirepub"] = ext
     data = json.dumps(feed, indent=2).encode()
-    runtime.check(data, format_name="jsonfeed", profile="jsonfeed-1.1.schema.json", story="ext")
+    runtime.check(data, get_format("jsonfeed"), story="ext")
     assert json_errors(official(OFFICIAL_JSONFEED), data) == []
 
 

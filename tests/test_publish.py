@@ -26,7 +26,7 @@ def jsonfeed(ws: Workspace) -> dict:
 
 def test_push_writes_every_format_and_a_rerun_writes_nothing(workspace, story_doc):
     workspace.drop("a.json", story_doc(id="a"))
-    report = workspace.publisher().push()
+    report = workspace.push()
     assert report.ok, report.failures
     assert report.released == [("a", 1)]
     assert (workspace.public / "items/a/v1.xml").is_file()
@@ -34,22 +34,22 @@ def test_push_writes_every_format_and_a_rerun_writes_nothing(workspace, story_do
     assert [i["id"] for i in jsonfeed(workspace)["items"]] == ["urn:newsml:wirepub.example:a"]
     assert report.written == 3
 
-    again = workspace.publisher().push()
+    again = workspace.push()
     assert again.ok and again.released == [] and again.written == 0 and again.unchanged == 1
 
 
 def test_embargoed_story_goes_nowhere_before_its_time_then_everywhere(workspace, story_doc):
     workspace.drop("e.json", story_doc(id="e", embargo="2026-11-25T13:00:00+00:00"))
-    report = workspace.publisher().push()
+    report = workspace.push()
     assert report.released == [] and [h[0] for h in report.held] == ["e"]
     assert not (workspace.public / "items/e").exists()
     assert "urn:newsml:wirepub.example:e" not in rss_guids(workspace)
 
     workspace.clock.set(datetime(2026, 11, 25, 12, 59, 59, tzinfo=UTC))
-    assert workspace.publisher().push().released == []
+    assert workspace.push().released == []
 
     workspace.clock.set(datetime(2026, 11, 25, 13, 0, 0, tzinfo=UTC))
-    released = workspace.publisher().push()
+    released = workspace.push()
     assert released.released == [("e", 1)]
     item = etree.fromstring(workspace.read("items/e/v1.xml"))
     assert item.find(f"{NAR}itemMeta/{NAR}embargoed").text == "2026-11-25T13:00:00+00:00"
@@ -60,12 +60,12 @@ def test_an_update_replaces_its_feed_item_and_carries_the_signal(workspace, stor
     workspace.drop("s.json", story_doc(id="s", version=1))
     workspace.drop("other.json", story_doc(id="other", version_created="2026-11-25T10:30:00Z",
                                            first_created="2026-11-25T10:30:00Z"))
-    workspace.publisher().push()
+    workspace.push()
     before = {i["id"]: i for i in jsonfeed(workspace)["items"]}
 
     workspace.drop("s2.json", story_doc(id="s", version=2, headline="Updated", correction="Fixes a name.",
                                         version_created="2026-11-25T11:00:00Z"))
-    report = workspace.publisher().push()
+    report = workspace.push()
     assert report.released == [("s", 2)]
     items = jsonfeed(workspace)["items"]
     assert [i["id"] for i in items] == ["urn:newsml:wirepub.example:s", "urn:newsml:wirepub.example:other"]
@@ -83,10 +83,10 @@ def test_an_update_replaces_its_feed_item_and_carries_the_signal(workspace, stor
 def test_versionless_story_edited_becomes_next_version_and_identical_content_sends_nothing(
         workspace, story_doc):
     path = workspace.drop("n.json", story_doc(id="n", version_created=None, first_created=None))
-    assert workspace.publisher().push().released == [("n", 1)]
-    assert workspace.publisher().push().released == []          # same file, same content
+    assert workspace.push().released == [("n", 1)]
+    assert workspace.push().released == []          # same file, same content
     path.write_text(json.dumps(story_doc(id="n", headline="Edited", version_created=None, first_created=None)))
-    report = workspace.publisher().push()
+    report = workspace.push()
     assert report.released == [("n", 2)]
     v1 = etree.fromstring(workspace.read("items/n/v1.xml"))
     v2 = etree.fromstring(workspace.read("items/n/v2.xml"))
@@ -97,13 +97,13 @@ def test_versionless_story_edited_becomes_next_version_and_identical_content_sen
 def test_a_kill_reaches_partners_that_had_the_story_and_leaves_the_feeds(workspace, story_doc):
     workspace.drop("k.json", story_doc(id="k"))
     workspace.drop("stay.json", story_doc(id="stay"))
-    workspace.publisher().push()
+    workspace.push()
     assert "urn:newsml:wirepub.example:k" in rss_guids(workspace)
 
     workspace.drop("k-kill.json", story_doc(id="k", version=2, status="withdrawn",
                                             withdrawal_note="Legal reasons.",
                                             version_created="2026-11-25T11:00:00Z"))
-    report = workspace.publisher().push()
+    report = workspace.push()
     assert report.released == [("k", 2)]
     kill = etree.fromstring(workspace.read("items/k/v2.xml"))
     assert kill.find(f"{NAR}itemMeta/{NAR}pubStatus").get("qcode") == "stat:canceled"
@@ -115,12 +115,12 @@ def test_a_kill_reaches_partners_that_had_the_story_and_leaves_the_feeds(workspa
 
 def test_a_story_killed_before_release_never_goes_out(workspace, story_doc):
     workspace.drop("h.json", story_doc(id="h", embargo="2026-11-25T13:00:00Z"))
-    workspace.publisher().push()
+    workspace.push()
     workspace.drop("h-kill.json", story_doc(id="h", version=2, status="withdrawn",
                                             version_created="2026-11-25T11:00:00Z"))
-    workspace.publisher().push()
+    workspace.push()
     workspace.clock.set(datetime(2026, 11, 25, 14, 0, tzinfo=UTC))
-    workspace.publisher().push()
+    workspace.push()
     assert not (workspace.public / "items/h").exists()
 
 
@@ -130,7 +130,7 @@ def test_feed_holds_the_latest_n_newest_first(tmp_path, story_doc):
     for i in range(5):
         t = (start + timedelta(minutes=i)).isoformat()
         ws.drop(f"s{i}.json", story_doc(id=f"s{i}", first_created=t, version_created=t))
-    assert ws.publisher().push().ok
+    assert ws.push().ok
     assert rss_guids(ws) == [f"urn:newsml:wirepub.example:s{i}" for i in (4, 3, 2)]
     ws.store.close()
 
@@ -153,7 +153,7 @@ def test_bad_files_are_set_aside_with_reasons_and_the_rest_publishes(workspace, 
     }
     for name, content in bad.items():
         workspace.drop(name, content)
-    report = workspace.publisher().push()
+    report = workspace.push()
     assert report.released == [("good", 1)]
     assert sorted(Path(r.error.file).name for r in report.rejected) == sorted(bad)
     fields = {Path(r.error.file).name: r.error.field for r in report.rejected}
@@ -175,9 +175,9 @@ def test_bad_files_are_set_aside_with_reasons_and_the_rest_publishes(workspace, 
 
 def test_a_second_file_rewriting_a_recorded_version_is_refused(workspace, story_doc):
     workspace.drop("v1.json", story_doc(id="c", version=1))
-    workspace.publisher().push()
+    workspace.push()
     workspace.drop("v1-again.json", story_doc(id="c", version=1, headline="Sneaky rewrite"))
-    report = workspace.publisher().push()
+    report = workspace.push()
     assert [Path(r.error.file).name for r in report.rejected] == ["v1-again.json"]
     assert b"Sneaky" not in workspace.read("items/c/v1.xml")
 
@@ -191,7 +191,7 @@ def test_a_broken_template_override_ships_nothing_and_names_story_format_line(tm
         {"name": "picky", "destinations": ["public"], "formats": ["newsml-g2"],
          "templates": {"newsml-g2": str(bad_template)}}]})
     ws.drop("t.json", story_doc(id="t"))
-    report = ws.publisher().push()
+    report = ws.push()
     assert report.released == []
     assert len(report.failures) == 1
     failure = report.failures[0]
@@ -207,20 +207,20 @@ def test_a_failing_destination_does_not_stop_other_partners_and_is_retried(tmp_p
         {"name": "broken", "destinations": [str(blocked)]},
         {"name": "fine", "destinations": ["public"]}]})
     ws.drop("x.json", story_doc(id="x"))
-    report = ws.publisher().push()
+    report = ws.push()
     assert not report.ok and report.failures == [] and report.dead == []
     assert len(report.retrying) == 3 and all("partner broken" in f for f in report.retrying)
     assert (ws.public / "items/x/v1.xml").is_file()
     assert (ws.public / "feeds/rss.xml").is_file()
     assert report.released == [("x", 1)]  # in the ledger: the rest is the ledger's job
-    [broken] = [p for p in ws.store.status(ws.clock.now()) if p["partner"] == "broken"]
+    [broken] = [p for p in ws.store.reads.status(ws.clock.now()) if p["partner"] == "broken"]
     assert broken["failed"] == 3 and "Not a directory" in broken["last_error"]
 
     blocked.unlink()
-    too_soon = ws.publisher().push()  # the clock has not moved: no retry is due yet
+    too_soon = ws.push()  # the clock has not moved: no retry is due yet
     assert too_soon.written == 0 and not (blocked / "items/x/v1.xml").exists()
     ws.clock.set(ws.clock.now() + timedelta(minutes=5))
-    retry = ws.publisher().push()
+    retry = ws.push()
     assert retry.ok and retry.written == 3 and (blocked / "items/x/v1.xml").is_file()
     ws.store.close()
 
@@ -228,12 +228,12 @@ def test_a_failing_destination_does_not_stop_other_partners_and_is_retried(tmp_p
 def test_the_store_survives_a_new_process(tmp_path, story_doc):
     ws = Workspace(tmp_path)
     ws.drop("a.json", story_doc(id="a"))
-    ws.publisher().push()
+    ws.push()
     ws.store.close()
     config = build_config({}, base_dir=tmp_path, path=None)
     store = Store(config.store_url)
-    assert store.counts()["story_versions"] == 1
-    assert store.delivered(partner="local", destination="public", path="items/a/v1.xml")
+    assert store.reads.counts()["story_versions"] == 1
+    assert store.ledger.delivered(partner="local", destination="public", path="items/a/v1.xml")
     store.close()
 
 
@@ -248,7 +248,7 @@ def test_a_partners_own_template_is_used_for_that_partner_only(tmp_path, story_d
          "templates": {"newsml-g2": str(mine)}},
         {"name": "plain", "destinations": ["plain"], "formats": ["newsml-g2"]}]})
     ws.drop("t.json", story_doc(id="t", headline="Quiet words"))
-    assert ws.publisher().push().ok
+    assert ws.push().ok
     assert b"<headline>QUIET WORDS</headline>" in (tmp_path / "shouty/items/t/v1.xml").read_bytes()
     assert b"<headline>Quiet words</headline>" in (tmp_path / "plain/items/t/v1.xml").read_bytes()
     ws.store.close()
@@ -259,7 +259,7 @@ def test_a_partner_path_layout_places_its_documents(tmp_path, story_doc):
                                             "paths": {"item": "{year}/{month}/{day}/{id}-v{version}.{ext}",
                                                       "feed": "wire/{format}.{ext}"}}]})
     ws.drop("a.json", story_doc(id="a", first_created="2026-03-04T10:00:00Z"))
-    assert ws.publisher().push().ok
+    assert ws.push().ok
     assert (tmp_path / "public/2026/03/04/a-v1.xml").is_file()
     rss = etree.fromstring(ws.read("wire/rss.xml"))
     assert rss.find("channel/{http://www.w3.org/2005/Atom}link").get("href").endswith("/wire/rss.xml")

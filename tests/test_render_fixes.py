@@ -27,7 +27,7 @@ STORY_SCHEMA = Path(__file__).resolve().parents[1] / "schemas" / "story.schema.j
 
 def newsml(doc: dict[str, Any]) -> str:
     data = get_format("newsml-g2").render(story_from_document({**MINIMAL, **doc}, origin="t.json"), CTX)
-    Validator().check(data, format_name="newsml-g2", profile=get_format("newsml-g2").schema, story="r-1")
+    Validator().check(data, get_format("newsml-g2"), story="r-1")
     return str(data.decode())
 
 

@@ -72,7 +72,7 @@ def test_markdown_text_and_json_stories_in_one_folder(workspace):
     workspace.drop("one.md", "---\nid: md-story\nheadline: From Markdown\nkeywords: [a]\n---\nHello *there*.\n")
     workspace.drop("two.txt", "From text\n\nBERLIN (dpa) — A paragraph long enough to be a body.\n")
     workspace.drop("three.json", '\ufeff{"id": "js", "headline": "From JSON", "body": "Hi"}')
-    report = workspace.publisher().push()
+    report = workspace.push()
     assert report.ok, [str(r.error) for r in report.rejected] + report.failures
     assert sorted(i for i, _ in report.released) == ["js", "md-story", "two"]
     assert b"<em>there</em>" in workspace.read("items/md-story/v1.xml")
@@ -82,7 +82,7 @@ def test_markdown_text_and_json_stories_in_one_folder(workspace):
 
 def test_front_matter_dates_are_judged_as_written(workspace):
     workspace.drop("e.md", "---\nid: e\nheadline: H\nembargo: 2026-11-26 06:00:00\n---\nBody\n")
-    report = workspace.publisher().push()
+    report = workspace.push()
     assert [r.error.field for r in report.rejected] == ["embargo"]
 
 
@@ -90,6 +90,6 @@ def test_files_being_written_are_left_alone(workspace):
     workspace.drop(".incoming.json", '{"id": "x"')
     workspace.drop("draft.json~", "{")
     workspace.drop("notes.docx", "binary")
-    report = workspace.publisher().push()
+    report = workspace.push()
     assert report.ok and report.released == [] and report.rejected == []
     assert (workspace.stories / ".incoming.json").exists()

@@ -20,11 +20,11 @@ from click.testing import CliRunner
 from lxml import html
 
 from conftest import REPO
+from wirepub import app
 from wirepub.cli import main
 from wirepub.clock import FixedClock
 from wirepub.config import load_config
 from wirepub.errors import ConfigError
-from wirepub.publisher import Publisher
 from wirepub.statuspage import (
     DeliveryStatus,
     PartnerStatus,
@@ -35,7 +35,7 @@ from wirepub.statuspage import (
     status_view,
     when,
 )
-from wirepub.store import Store
+from wirepub.store import NewVersion, Store
 from wirepub.web import WebServer
 
 START = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -76,9 +76,7 @@ class Desk:
         self.push()
 
     def push(self) -> None:
-        publisher = Publisher(self.config, self.store, clock=self.clock)
-        publisher.push()
-        publisher.close()
+        app.push(self.config, clock=self.clock)
 
 
 @pytest.fixture
@@ -184,8 +182,8 @@ def test_everything_from_outside_is_escaped(tmp_path):
     search is whatever was typed."""
     store = Store(f"sqlite:///{tmp_path}/x.db")
     evil = '<script>alert("id")</script>'
-    store.record_version(story_id=evil, version=1, status="approved", content_hash="h", document={}, origin="o",
-                         version_created=START, embargo=None, now=START)
+    store.versions.record(NewVersion(story_id=evil, version=1, status="approved", content_hash="h", document={},
+                                     origin="o", version_created=START, embargo=None), now=START)
     for query in (evil, "<script>alert(2)</script>", "script"):
         page = render_status_page(status_view(store, START, story=query), refresh_seconds=10)
         assert "<script" not in page and "&lt;script&gt;" in page

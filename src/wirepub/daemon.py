@@ -39,11 +39,12 @@ from apscheduler.triggers.interval import IntervalTrigger
 from wirepub.clock import Clock, SystemClock
 from wirepub.config import Config
 from wirepub.delivery import Deliverer
-from wirepub.errors import ConfigError
+from wirepub.logs import facts
 from wirepub.metrics import Metrics
-from wirepub.publisher import Publisher, PushReport
+from wirepub.publisher import Publisher
+from wirepub.reports import PushReport
 from wirepub.sources.hotfolder import SUFFIXES
-from wirepub.store import Store
+from wirepub.store import Store, shown_url
 from wirepub.web import WebServer
 
 log = logging.getLogger("wirepub.daemon")
@@ -61,12 +62,13 @@ class Daemon:
         self.stopping = threading.Event()
         self.collect_wanted = threading.Event()
         self.deliver_wake = threading.Event()
-        self._settled: set[Path] = set()       # files the watch saw closed or moved in, since the last collect
+        self._settled: set[str] = set()        # files the watch saw closed or moved in, since the last collect
         self._settled_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._last_collect: datetime | None = None
         self.store: Store | None = None
         self.publisher: Publisher | None = None
+        self.deliverer: Deliverer | None = None
         self.scheduler = BackgroundScheduler(timezone=UTC)
         self.web: WebServer | None = None
         self._observer: Any = None
@@ -76,8 +78,8 @@ class Daemon:
     def run(self) -> int:
         """Run until SIGTERM or SIGINT. Returns the exit status (0 after a clean stop)."""
         self._install_signals()
-        log.info("starting node=%s listen=%s interval=%s store=%s", self.settings.node, self.settings.listen,
-                 self.settings.interval, _safe_url(self.config.store_url))
+        log.info("starting", extra=facts(node=self.settings.node, listen=self.settings.listen,
+                                         interval=self.settings.interval, store=shown_url(self.config.store_url)))
         store = self._open_store()
         if store is None:
             return 0  # stopped before the store ever answered
@@ -87,8 +89,9 @@ class Daemon:
         self.web = WebServer(self.settings.listen, store=store, clock=self.clock, health=self.health,
                              metrics=metrics.render, token=os.environ.get(TOKEN_ENV) or None)
         self.web.start()
-        deliverer = Deliverer(self.config, store, self.publisher.transport_for, self.clock, node=self.settings.node,
-                              lease=self.settings.lease, observe=metrics.observe)
+        deliverer = Deliverer(self.config, store, self.clock, node=self.settings.node, lease=self.settings.lease,
+                              observe=metrics.observe)
+        self.deliverer = deliverer
         self._start_thread("collector", self._collector)
         self._start_thread("deliverer", lambda: deliverer.serve(
             stop=self.stopping, wake=self.deliver_wake, poll=self.settings.interval,
@@ -97,8 +100,8 @@ class Daemon:
         if self.settings.watch:
             self._watch()
         self.collect_wanted.set()  # collect at once: whatever is due since the last run goes now
-        log.info("running node=%s health=http://%s/healthz", self.settings.node,
-                 f"{self.settings.listen.rsplit(':', 1)[0]}:{self.web.port}")
+        host = self.settings.listen.rsplit(":", 1)[0]
+        log.info("running", extra=facts(node=self.settings.node, health=f"http://{host}:{self.web.port}/healthz"))
         self.stopping.wait()
         return self._shutdown()
 
@@ -108,7 +111,7 @@ class Daemon:
         self.deliver_wake.set()
 
     def _shutdown(self) -> int:
-        log.info("stopping node=%s grace=%ss", self.settings.node, self.settings.shutdown_grace)
+        log.info("stopping", extra=facts(node=self.settings.node, grace=self.settings.shutdown_grace))
         if self._observer is not None:
             self._observer.stop()  # before the scheduler: the watch adds jobs to it
         self.scheduler.shutdown(wait=False)
@@ -118,17 +121,17 @@ class Daemon:
         stuck = [t.name for t in self._threads if t.is_alive()]
         if self.web is not None:
             self.web.close()
-        if self.publisher is not None:
-            self.publisher.close()
+        if self.deliverer is not None:
+            self.deliverer.close()
         if self.store is not None:
             self.store.close()
         if stuck:
             # A transport that ignores its own timeout: what it held is leased and will be retried elsewhere.
-            log.warning("stopped with threads still busy threads=%s; their work is retried after its lease",
-                        ",".join(stuck))
+            log.warning("stopped with threads still busy; their work is retried after its lease",
+                        extra=facts(threads=",".join(stuck)))
             logging.shutdown()
             os._exit(0)
-        log.info("stopped node=%s", self.settings.node)
+        log.info("stopped", extra=facts(node=self.settings.node))
         return 0
 
     def _install_signals(self) -> None:
@@ -136,7 +139,7 @@ class Daemon:
             return  # embedded in a test or another program: the caller stops us with stop()
 
         def on_signal(signum: int, _frame: FrameType | None) -> None:
-            log.info("signal received signal=%s", signal.Signals(signum).name)
+            log.info("signal received", extra=facts(signal=signal.Signals(signum).name))
             self.stop()
 
         signal.signal(signal.SIGTERM, on_signal)
@@ -149,7 +152,7 @@ class Daemon:
             try:
                 return Store(self.config.store_url)
             except sa.exc.OperationalError as exc:
-                log.warning("store unavailable, waiting %.0fs error=%s", wait, _brief(exc))
+                log.warning("store unavailable, waiting", extra=facts(seconds=wait, error=_brief(exc)))
                 self.stopping.wait(wait)
                 wait = min(wait * 2, STORE_RETRY_MAX)
         return None
@@ -173,7 +176,7 @@ class Daemon:
     def _arm_embargo(self) -> None:
         """A date job at the next embargo time, so the story goes at its second and not at the next interval."""
         assert self.store is not None
-        when = self.store.next_embargo(self.clock.now())
+        when = self.store.versions.next_embargo(self.clock.now())
         if when is None:
             if self.scheduler.get_job("embargo") is not None:
                 self.scheduler.remove_job("embargo")
@@ -198,14 +201,15 @@ class Daemon:
                 self._last_collect = self.clock.now()
             self._arm_embargo()
         except sa.exc.SQLAlchemyError as exc:
-            log.warning("store unavailable, collecting again in %ss error=%s", self.settings.interval, _brief(exc))
+            log.warning("store unavailable, collecting again at the next interval",
+                        extra=facts(seconds=self.settings.interval, error=_brief(exc)))
             with self._settled_lock:
                 self._settled |= settled
         except Exception:  # one bad round must not end the daemon; the next interval tries again
             log.exception("collect failed; trying again at the next interval")
         if report.released or report.new:
-            log.info("collected new=%d released=%d held=%d rejected=%d", len(report.new), len(report.released),
-                     len(report.held), len(report.rejected))
+            log.info("collected", extra=facts(new=len(report.new), released=len(report.released),
+                                              held=len(report.held), rejected=len(report.rejected)))
         self.deliver_wake.set()
         return report
 
@@ -231,13 +235,13 @@ class Daemon:
                     return
                 if isinstance(event, FileClosedEvent | FileMovedEvent):
                     with daemon._settled_lock:
-                        daemon._settled.add(path)
+                        daemon._settled.add(str(path))
                     daemon.collect_wanted.set()
                 elif isinstance(event, FileCreatedEvent | FileModifiedEvent):
                     # Being written (its close comes next), or moved in from another folder (no close will
                     # come): look again once it has been still for SETTLE_SECONDS.
                     daemon.scheduler.add_job(daemon.collect_wanted.set, DateTrigger(
-                        datetime.now(UTC) + timedelta(seconds=SETTLE_SECONDS + 0.05)), id="settle",
+                        daemon.clock.now() + timedelta(seconds=SETTLE_SECONDS + 0.05)), id="settle",
                         replace_existing=True)
 
         source = self.config.source_path
@@ -248,35 +252,28 @@ class Daemon:
             observer.daemon = True
             observer.start()
         except OSError as exc:
-            log.warning("cannot watch the hot folder, collecting every %ss instead path=%s error=%s",
-                        self.settings.interval, source, exc)
+            log.warning("cannot watch the hot folder, collecting at every interval instead",
+                        extra=facts(seconds=self.settings.interval, path=str(source), error=str(exc)))
             return
         self._observer = observer
 
     # --- health -------------------------------------------------------------------------------------
 
     def health(self) -> tuple[bool, dict[str, Any]]:
-        facts: dict[str, Any] = {"node": self.settings.node,
+        state: dict[str, Any] = {"node": self.settings.node,
                                  "last_collect": self._last_collect.isoformat() if self._last_collect else None}
         ok = not self.stopping.is_set() and all(t.is_alive() for t in self._threads)
         try:
             assert self.store is not None
             self.store.ping()
-            facts["store"] = "ok"
+            state["store"] = "ok"
         except (sa.exc.SQLAlchemyError, AssertionError) as exc:
-            facts["store"] = f"unavailable: {_brief(exc)}" if not isinstance(exc, AssertionError) else "not open"
+            state["store"] = f"unavailable: {_brief(exc)}" if not isinstance(exc, AssertionError) else "not open"
             ok = False
-        facts["status"] = "ok" if ok else ("stopping" if self.stopping.is_set() else "unhealthy")
-        return ok, facts
+        state["status"] = "ok" if ok else ("stopping" if self.stopping.is_set() else "unhealthy")
+        return ok, state
 
 
 def _brief(exc: BaseException) -> str:
     return (str(exc).splitlines() or [type(exc).__name__])[0][:300]
 
-
-def _safe_url(url: str) -> str:
-    """A store URL without its password, for logs."""
-    try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
-        raise ConfigError("store URL cannot be parsed", key="store.url") from None

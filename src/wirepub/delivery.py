@@ -21,10 +21,13 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from wirepub.clock import Clock
-from wirepub.config import Config, DeliveryPolicy, Partner, process_start
+from wirepub.config import Config, process_start
+from wirepub.logs import facts
+from wirepub.partners import DeliveryPolicy, Partner
 from wirepub.store import DueDelivery, Outcome, Store
-from wirepub.transports import DeliveryError, Destination, Put, Transport
-from wirepub.vocabulary import DeliveryKind
+from wirepub.transports import DeliveryError, Destination, Put
+from wirepub.transports.pool import TransportPool
+from wirepub.vocabulary import DeliveryKind, DeliveryState
 
 log = logging.getLogger("wirepub.delivery")
 
@@ -67,7 +70,7 @@ class _PartnerQueue:
 
     def add(self, claimed: list[DueDelivery]) -> None:
         for d in claimed:
-            (self.feeds if d.kind == "feed" else self.items).append(d)
+            (self.feeds if d.kind == DeliveryKind.FEED else self.items).append(d)
 
     def next(self) -> DueDelivery | None:
         if self.in_flight >= self.limit:
@@ -98,7 +101,7 @@ def release_orphaned_leases(store: Store, node: str, now: datetime) -> list[str]
     run out by themselves after daemon.lease seconds. Returns the owners released."""
     host = socket.gethostname()
     gone = []
-    for owner in store.lease_owners(now):
+    for owner in store.ledger.lease_owners(now):
         parts = owner.split(":")
         if owner == node:
             gone.append(owner)
@@ -107,8 +110,8 @@ def release_orphaned_leases(store: Store, node: str, now: datetime) -> list[str]
             if started != parts[2]:
                 gone.append(owner)
     for owner in gone:
-        store.release_leases(owner)
-        log.info("leases of a process that is gone given back owner=%s", owner)
+        store.ledger.release_leases(owner)
+        log.info("leases of a process that is gone given back", extra=facts(owner=owner))
     return gone
 
 
@@ -116,18 +119,25 @@ class Deliverer:
     """Takes due deliveries from the store (leased to this node, so that several nodes share them) and
     attempts them on a thread pool, each partner up to its own limit."""
 
-    def __init__(self, config: Config, store: Store, transport: Callable[[Destination], Transport], clock: Clock,
-                 *, node: str, lease: float = 60.0, rng: random.Random | None = None,
+    def __init__(self, config: Config, store: Store, clock: Clock, *, node: str, lease: float = 60.0,
+                 rng: random.Random | None = None, pool: TransportPool | None = None,
                  observe: Callable[[DueDelivery, Outcome], None] | None = None) -> None:
         self.config = config
         self.store = store
-        self.transport = transport
+        self.pool = pool or TransportPool(config.base_dir)
         self.clock = clock
         self.node = node
         self.lease = lease
         self.rng = rng or random.Random()
         self.observe = observe
         self.partners = {p.name: p for p in config.partners}
+
+    def locations(self) -> list[str]:
+        """Where the documents land, said for people: one per destination of every partner."""
+        return [self.pool.get(d).location for p in self.config.partners for d in p.destinations]
+
+    def close(self) -> None:
+        self.pool.close()
 
     def run(self, bodies: dict[str, bytes] | None = None) -> DeliveryReport:
         """Attempt every delivery due now, once (wirepub push); retries scheduled for later are left for later."""
@@ -147,7 +157,7 @@ class Deliverer:
         except sa.exc.SQLAlchemyError as exc:
             if until_idle:
                 raise
-            log.warning("could not look for orphaned leases error=%s", _brief(exc))
+            log.warning("could not look for orphaned leases", extra=facts(error=_brief(exc)))
         queues = {name: _PartnerQueue(p.delivery.partner_concurrency) for name, p in self.partners.items()}
         futures: dict[Future[Outcome], DueDelivery] = {}
         outcomes: list[Outcome] = []
@@ -172,7 +182,8 @@ class Deliverer:
                     except sa.exc.SQLAlchemyError as exc:
                         if until_idle:
                             raise
-                        log.warning("store unavailable; looking again in %.0fs error=%s", poll, _brief(exc))
+                        log.warning("store unavailable; looking again later", extra=facts(seconds=poll,
+                                                                                          error=_brief(exc)))
                         for q in queues.values():
                             q.exhausted = True  # until the next poll
                 if deadline is None:
@@ -186,15 +197,15 @@ class Deliverer:
                         (wake or stop or threading.Event()).wait(poll)
                     continue
                 if deadline is not None and time.monotonic() >= deadline:
-                    log.warning("shutting down with deliveries in flight count=%d; their leases expire and they "
-                                "are retried", len(futures))
+                    log.warning("shutting down with deliveries in flight; their leases expire and they are retried",
+                                extra=facts(count=len(futures)))
                     break
                 done, _ = wait(futures, timeout=0.25, return_when=FIRST_COMPLETED)
                 for future in done:
                     d = futures.pop(future)
                     q = queues[d.partner]
                     q.in_flight -= 1
-                    q.items_in_flight -= d.kind != "feed"
+                    q.items_in_flight -= d.kind != DeliveryKind.FEED
                     outcome = future.result()
                     outcomes.append(outcome)
                     self._tell(d, outcome, report)
@@ -234,7 +245,7 @@ class Deliverer:
                     starving -= q.in_flight == 0
                     futures[pool.submit(self._attempt, d, bodies)] = d
                     q.in_flight += 1
-                    q.items_in_flight += d.kind != "feed"
+                    q.items_in_flight += d.kind != DeliveryKind.FEED
                     progress = True
 
     def _claim(self, queues: dict[str, _PartnerQueue], due_by: datetime | None) -> None:
@@ -246,7 +257,7 @@ class Deliverer:
             want = PREFETCH * q.limit - q.waiting() - q.in_flight
             if want <= 0:
                 continue
-            claimed = self.store.claim(self.node, self.clock.now(), lease_seconds=self.lease, partner=name,
+            claimed = self.store.ledger.claim(self.node, self.clock.now(), lease_seconds=self.lease, partner=name,
                                        limit=want, due_by=due_by)
             q.add(claimed)
             q.exhausted = len(claimed) < want
@@ -257,28 +268,28 @@ class Deliverer:
         if not outcomes:
             return outcomes
         try:
-            self.store.finish(outcomes, self.node)
+            self.store.ledger.finish(outcomes, self.node)
         except sa.exc.SQLAlchemyError as exc:
             if not keep:
                 raise
-            log.warning("store unavailable, outcomes kept to record later count=%d error=%s", len(outcomes),
-                        _brief(exc))
+            log.warning("store unavailable, outcomes kept to record later",
+                        extra=facts(count=len(outcomes), error=_brief(exc)))
             return outcomes
         return []
 
     def _renew(self, ids: list[int]) -> None:
         try:
-            self.store.renew(self.node, ids, self.clock.now(), lease_seconds=self.lease)
+            self.store.ledger.renew(self.node, ids, self.clock.now(), lease_seconds=self.lease)
         except sa.exc.SQLAlchemyError as exc:
-            log.warning("could not renew leases error=%s", _brief(exc))
+            log.warning("could not renew leases", extra=facts(error=_brief(exc)))
 
     def _give_back(self, held: list[DueDelivery]) -> None:
         if not held:
             return
         try:
-            self.store.release_leases(self.node, [d.id for d in held])
+            self.store.ledger.release_leases(self.node, [d.id for d in held])
         except sa.exc.SQLAlchemyError as exc:
-            log.warning("could not give back leases (they expire by themselves) error=%s", _brief(exc))
+            log.warning("could not give back leases (they expire by themselves)", extra=facts(error=_brief(exc)))
 
     def _attempt(self, d: DueDelivery, bodies: dict[str, bytes]) -> Outcome:
         partner = self.partners[d.partner]
@@ -286,23 +297,21 @@ class Deliverer:
             destination = next((x for x in partner.destinations if x.url == d.destination), Destination(d.destination))
             body = bodies.get(d.sha256)
             if body is None:
-                body = self.store.document_body(d.sha256)
-            transport = self.transport(destination)
-            kind = DeliveryKind(d.kind)
-            if kind.put_kind is None:
+                body = self.store.ledger.document_body(d.sha256)
+            transport = self.pool.get(destination)
+            if d.kind.put_kind is None:
                 transport.delete(d.path)
-                return Outcome(d.id, "delivered", self.clock.now())
+                return Outcome(d.id, DeliveryState.DELIVERED, self.clock.now())
             transport.put(Put(
-                d.path, body, d.media_type, kind=kind.put_kind, format=d.format,
+                d.path, body, d.media_type, kind=d.kind.put_kind, format=d.format,
                 story_id=d.story_id, version=d.version,
                 idempotency_key=idempotency_key(d.partner, d.destination, d.path, d.sha256)))
         except DeliveryError as exc:
             return self._failure(d, partner, str(exc), exc.retryable, exc.retry_after)
         except Exception as exc:  # a transport bug must not take the run down; it is retried and logged
-            log.exception("delivery crashed partner=%s format=%s path=%s story=%s version=%s destination=%s",
-                          d.partner, d.format, d.path, d.story_id or "-", d.version or "-", d.destination)
+            log.exception("delivery crashed", extra=_facts(d))
             return self._failure(d, partner, f"{type(exc).__name__}: {exc}", True, None)
-        return Outcome(d.id, "delivered", self.clock.now())
+        return Outcome(d.id, DeliveryState.DELIVERED, self.clock.now())
 
     def _failure(self, d: DueDelivery, partner: Partner, error: str, retryable: bool,
                  retry_after: float | None) -> Outcome:
@@ -314,28 +323,30 @@ class Deliverer:
             why = ("not retryable" if not retryable else
                    f"gave up after {attempts} attempts" if attempts >= policy.max_attempts else
                    f"older than max_age {policy.max_age:.0f}s")
-            return Outcome(d.id, "dead", now, error=f"{error} ({why})")
+            return Outcome(d.id, DeliveryState.DEAD, now, error=f"{error} ({why})")
         delay = max(backoff(attempts, policy, self.rng), retry_after or 0.0)
-        return Outcome(d.id, "failed", now, next_attempt_at=now + timedelta(seconds=delay), error=error)
+        return Outcome(d.id, DeliveryState.FAILED, now, next_attempt_at=now + timedelta(seconds=delay), error=error)
 
     @staticmethod
     def _tell(d: DueDelivery, outcome: Outcome, report: DeliveryReport) -> None:
         what = f"partner {d.partner}, {d.format} {d.path} -> {d.destination}"
-        if outcome.state == "delivered":
+        if outcome.state == DeliveryState.DELIVERED:
             report.delivered += 1
-            log.info("delivered partner=%s format=%s path=%s story=%s version=%s destination=%s",
-                     d.partner, d.format, d.path, d.story_id or "-", d.version or "-", d.destination)
-        elif outcome.state == "failed":
+            log.info("delivered", extra=_facts(d))
+        elif outcome.state == DeliveryState.FAILED:
             assert outcome.next_attempt_at is not None
             report.failed.append(f"{what}: {outcome.error}; next attempt {_at(outcome.next_attempt_at)}")
-            log.warning("delivery failed partner=%s format=%s path=%s story=%s version=%s destination=%s "
-                        "next_attempt=%s error=%s", d.partner, d.format, d.path, d.story_id or "-",
-                        d.version or "-", d.destination, _at(outcome.next_attempt_at), outcome.error)
+            log.warning("delivery failed", extra=_facts(d, next_attempt=_at(outcome.next_attempt_at),
+                                                       error=outcome.error))
         else:
             report.dead.append(f"{what}: {outcome.error}")
-            log.error("delivery dead partner=%s format=%s path=%s story=%s version=%s destination=%s error=%s",
-                      d.partner, d.format, d.path, d.story_id or "-", d.version or "-", d.destination,
-                      outcome.error)
+            log.error("delivery dead", extra=_facts(d, error=outcome.error))
+
+
+def _facts(d: DueDelivery, **more: object) -> dict[str, object]:
+    """What every delivery log line carries; a dash where one does not apply (a feed has no story)."""
+    return facts(partner=d.partner, format=d.format, path=d.path, story=d.story_id or "-",
+                 version=d.version or "-", destination=d.destination, **more)
 
 
 def _brief(exc: Exception) -> str:

@@ -13,7 +13,9 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from wirepub.clock import Clock
+from wirepub.logs import facts
 from wirepub.store import DueDelivery, Outcome, Store
+from wirepub.vocabulary import DeliveryKind, DeliveryState
 
 log = logging.getLogger("wirepub.metrics")
 
@@ -34,7 +36,7 @@ class Metrics:
 
     def observe(self, d: DueDelivery, outcome: Outcome) -> None:
         self.attempts.labels(d.partner, outcome.state).inc()
-        if outcome.state == "delivered" and d.kind == "item" and d.created_at is not None:
+        if outcome.state == DeliveryState.DELIVERED and d.kind == DeliveryKind.ITEM and d.created_at is not None:
             self.latency.labels(d.partner).observe(max((outcome.at - d.created_at).total_seconds(), 0.0))
 
     def render(self) -> str:
@@ -50,10 +52,10 @@ class _LedgerCollector(Collector):
         up = GaugeMetricFamily("wirepub_store_up", "1 if the store answered this scrape.")
         try:
             now = self.clock.now()
-            rows = self.store.status(now)
-            held = len(self.store.held(now))
+            rows = self.store.reads.status(now)
+            held = self.store.reads.held_count(now)
         except sa.exc.SQLAlchemyError as exc:
-            log.warning("metrics: store unavailable error=%s", str(exc).splitlines()[0])
+            log.warning("metrics: store unavailable", extra=facts(error=str(exc).splitlines()[0]))
             up.add_metric([], 0)
             yield up
             return
@@ -67,7 +69,7 @@ class _LedgerCollector(Collector):
                                    "Age of the oldest undelivered document per partner (0 if none).",
                                    labels=["partner"])
         for r in rows:
-            for state in ("pending", "delivered", "failed", "dead", "superseded"):
+            for state in DeliveryState:
                 by_state.add_metric([r["partner"], state], r[state])
             depth.add_metric([r["partner"]], r["pending"] + r["failed"])
             oldest.add_metric([r["partner"]], r["oldest_pending_seconds"] or 0.0)

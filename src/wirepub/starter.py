@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from wirepub.errors import ConfigError
+from wirepub.formats import registry as formats
 
 STARTER_CONFIG = """\
 # wirepub configuration. Every key is optional; the values shown are the defaults unless marked "example".
@@ -39,7 +40,7 @@ public_url = "https://wirepub.example/wire/"   # where partners read the destina
 
 [[partners]]
 name = "local"
-formats = ["newsml-g2", "rss", "jsonfeed"]
+formats = [{formats}]
 destinations = ["public"]  # a folder; file:///abs/path works too
 # templates = { "newsml-g2" = "my-templates/newsml-g2.xml.j2" }   (example) this partner's own template
 """
@@ -64,6 +65,11 @@ An edited story goes out as its next version; identical content is not sent twic
 """
 
 
+def starter_config() -> str:
+    """The starter configuration, naming every format wirepub knows (the format registry's)."""
+    return STARTER_CONFIG.replace("{formats}", ", ".join(f'"{name}"' for name in formats.names()))
+
+
 def write_starter(directory: Path) -> list[Path]:
     config = directory / "wirepub.toml"
     story = directory / "stories" / "welcome-to-wirepub.md"
@@ -71,6 +77,6 @@ def write_starter(directory: Path) -> list[Path]:
         if path.exists():
             raise ConfigError(f"{path} exists already; wirepub init never overwrites a file")
     story.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text(STARTER_CONFIG, encoding="utf-8")
+    config.write_text(starter_config(), encoding="utf-8")
     story.write_text(STARTER_STORY, encoding="utf-8")
     return [config, story]

@@ -112,16 +112,17 @@ class StatusView:
 def status_view(store: Store, now: datetime, *, story: str | None = None) -> StatusView:
     """Everything the page shows, read from the store at `now`; with `story`, that story's history (or, when
     no story has exactly that id, the stories whose id contains it)."""
-    partners = [PartnerStatus(**{k: row[k] for k in PartnerStatus.__slots__}) for row in store.status(now)]
-    stories = [VersionStatus(**row) for row in store.recent_versions(RECENT_STORIES)]
+    partners = [PartnerStatus(**{k: row[k] for k in PartnerStatus.__slots__}) for row in store.reads.status(now)]
+    stories = [VersionStatus(**row) for row in store.reads.recent_versions(RECENT_STORIES)]
     wanted = (story or "").strip()
     if not wanted:
         return StatusView(now=now, partners=partners, stories=stories)
     if len(wanted) > MAX_STORY_ID:
         return StatusView(now=now, partners=partners, stories=stories, story=wanted)
-    versions = [VersionStatus(**row) for row in store.versions_of(wanted)]
-    history = [DeliveryStatus(**row) for row in store.story_history(wanted)] if versions else []
-    matches = [] if versions else [VersionStatus(**row) for row in store.recent_versions(MATCHES, matching=wanted)]
+    versions = [VersionStatus(**row) for row in store.reads.versions_of(wanted)]
+    history = [DeliveryStatus(**row) for row in store.reads.story_history(wanted)] if versions else []
+    matches = [] if versions else [VersionStatus(**row)
+                                   for row in store.reads.recent_versions(MATCHES, matching=wanted)]
     return StatusView(now=now, partners=partners, stories=stories, story=wanted, versions=versions,
                       history=history, matches=matches)
 

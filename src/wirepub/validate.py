@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from io import BytesIO as _BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from jsonschema.exceptions import best_match
 from lxml import etree
 
 from wirepub.errors import ConfigError, DocumentInvalid
+from wirepub.formats import Format
 from wirepub.resources import schema_path
 
 # No network, no entity expansion: documents are ours, but a template override is not.
@@ -52,12 +52,13 @@ class Validator:
         extra = self.official.get(format_name)
         return [schema_path(profile), *([extra] if extra else [])]
 
-    def check(self, data: bytes, *, format_name: str, profile: str, story: str) -> None:
-        schemas = self.schemas_for(format_name, profile)
-        if profile.endswith(".xsd"):
-            self._check_xml(data, schemas, format_name, story)
+    def check(self, data: bytes, fmt: Format, *, story: str) -> None:
+        """Raises DocumentInvalid naming the story (or file), the format, the line and the schema's message."""
+        schemas = self.schemas_for(fmt.name, fmt.schema)
+        if fmt.schema.endswith(".xsd"):
+            self._check_xml(data, schemas, fmt.name, story)
         else:
-            self._check_json(data, schemas, format_name, story)
+            self._check_json(data, schemas, fmt.name, story)
 
     @staticmethod
     def _check_xml(data: bytes, schemas: list[Path], fmt: str, story: str) -> None:
@@ -86,21 +87,6 @@ class Validator:
                 where = "/".join(str(p) for p in error.absolute_path)
                 raise DocumentInvalid(story=story, format=fmt, line=json_line(doc, list(error.absolute_path)),
                                       message=f"{where or '(top)'}: {error.message}", schema=path.name)
-
-
-def detect_format(data: bytes) -> str | None:
-    """Which of wirepub's formats a document is, from its content; None if it is none of them."""
-    head = data.lstrip()[:4096]
-    if head.startswith(b"{"):
-        return "jsonfeed" if b"jsonfeed.org/version/" in head else None
-    if head.startswith(b"<"):
-        try:
-            root = next(etree.iterparse(_BytesIO(data), events=("start",), resolve_entities=False,
-                                        no_network=True))[1]
-        except (etree.XMLSyntaxError, StopIteration):
-            return None
-        return {"{http://iptc.org/std/nar/2006-10-01/}newsItem": "newsml-g2", "rss": "rss"}.get(root.tag)
-    return None
 
 
 def json_line(doc: Any, path: list[Any]) -> int:

@@ -67,3 +67,11 @@ class EmbargoPolicy(StrEnum):
 
     HOLD = "hold"                            # nothing before the embargo time
     SEND_WITH_EMBARGO = "send-with-embargo"  # item documents at once, carrying the embargo; feeds at the time
+
+
+class RouteAction(StrEnum):
+    """What a story version means for one partner (routing.route)."""
+
+    SEND = "send"        # released: its item documents, and its place in the partner's feeds
+    EARLY = "early"      # still embargoed, to a partner trusted with embargoed copy: item documents only
+    KILL = "kill"        # withdrawn, to a partner that had the story: the kill notice, and earlier items handled

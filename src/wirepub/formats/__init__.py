@@ -1,60 +1,140 @@
-"""Formats: a renderer plus its schema, media type and file extension.
+"""Formats: a renderer plus its schema, media type and file extension, in one registry.
 
-Two shapes (DESIGN.md): an *item format* renders one document per story version; a *feed format*
-renders one document per channel from the latest stories it is given (chosen and ordered by the caller).
-Rendering is pure: stories and context in, bytes out. Adding a format touches no transport.
+Two shapes (DESIGN.md): an *item format* renders one document per story version; a *feed format* renders
+one document per channel from the latest stories it is given (chosen and ordered by the caller). Rendering
+is pure: stories and a RenderContext in, bytes out.
+
+Adding a format is one registry entry: a module here (or in a plugin package, through the entry point
+group `wirepub.formats`: name = "module:Class"), its template in templates/ and its schema in schemas/.
+The CLI's choices, the configuration's check of format names, the starter configuration and the format
+detection of `wirepub validate` all read this registry. Nothing here knows partners, configuration or
+transports.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import importlib
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from io import BytesIO
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Protocol, runtime_checkable
 
-from wirepub.config import Channel, Provider
+from lxml import etree
+
+from wirepub.channel import Channel, Provider
 from wirepub.errors import ConfigError
 from wirepub.story import Story
+from wirepub.vocabulary import FormatKind
+
+ENTRY_POINT_GROUP = "wirepub.formats"
+BUILT_IN = {
+    "newsml-g2": "wirepub.formats.newsmlg2:NewsMLG2",
+    "rss": "wirepub.formats.rss:RSS",
+    "jsonfeed": "wirepub.formats.jsonfeed:JSONFeed",
+}
 
 
 @dataclass(frozen=True, slots=True)
 class RenderContext:
     provider: Provider
     channel: Channel
-    template: Path | None = None   # a partner's own copy of the format's template
+    templates: Mapping[str, Path] = field(default_factory=dict)  # a partner's own templates, by name
     feed_path: str = ""            # where a feed document lives below its destination (for its self link)
 
 
-class ItemFormat(Protocol):
+@dataclass(frozen=True, slots=True)
+class Sniffed:
+    """What `wirepub validate` knows of a document before choosing its format."""
+
+    head: bytes              # the first 4 KiB, leading white space removed
+    root: str | None         # an XML document's root element in Clark notation ({ns}local), else None
+
+
+@runtime_checkable
+class Format(Protocol):
     name: str
-    kind: Literal["item"]
+    kind: FormatKind
     media_type: str
     extension: str
-    schema: str                    # file name in schemas/
+    schema: str                    # our profile of the format: a file name in schemas/
 
+    def sniff(self, doc: Sniffed) -> bool:
+        """Is this document one of this format's?"""
+        ...
+
+
+class ItemFormat(Format, Protocol):
     def render(self, story: Story, ctx: RenderContext) -> bytes: ...
 
 
-class FeedFormat(Protocol):
-    name: str
-    kind: Literal["feed"]
-    media_type: str
-    extension: str
-    schema: str
-
+class FeedFormat(Format, Protocol):
     def render(self, stories: Sequence[Story], ctx: RenderContext) -> bytes: ...
 
 
-Format = ItemFormat | FeedFormat
+class Registry:
+    """Format name -> format object: the built-ins, then the entry points' (loaded once, when first asked)."""
+
+    def __init__(self) -> None:
+        self._formats: dict[str, Format] | None = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> dict[str, Format]:
+        with self._lock:
+            if self._formats is None:
+                targets = dict(BUILT_IN)
+                for ep in entry_points(group=ENTRY_POINT_GROUP):
+                    targets.setdefault(ep.name, ep.value)
+                self._formats = {name: _instantiate(name, target) for name, target in targets.items()}
+            return self._formats
+
+    def reload(self) -> None:
+        """Look at the entry points again (a plugin installed while running; tests)."""
+        with self._lock:
+            self._formats = None
+
+    def names(self, kind: FormatKind | None = None) -> tuple[str, ...]:
+        return tuple(n for n, f in self._load().items() if kind is None or f.kind == kind)
+
+    def get(self, name: str) -> Format:
+        formats = self._load()
+        try:
+            return formats[name]
+        except KeyError:
+            raise ConfigError(f"unknown format {name!r}; wirepub knows {', '.join(formats)}") from None
+
+    def detect(self, data: bytes) -> Format | None:
+        """Which format a document is, from its content; None if it is none of them."""
+        doc = Sniffed(data.lstrip()[:4096], _xml_root(data))
+        return next((f for f in self._load().values() if f.sniff(doc)), None)
+
+
+def _instantiate(name: str, target: str) -> Format:
+    module_name, _, class_name = target.partition(":")
+    try:
+        made = getattr(importlib.import_module(module_name), class_name)()
+    except (ImportError, AttributeError, TypeError) as exc:
+        raise ConfigError(f"format {name!r} ({target}) cannot be loaded: {exc}") from None
+    if not isinstance(made, Format) or made.name != name:
+        raise ConfigError(f"format {name!r} ({target}) is not a wirepub format (name, kind, media_type, extension, "
+                          "schema, sniff, render) registered under its own name")
+    return made
+
+
+def _xml_root(data: bytes) -> str | None:
+    if not data.lstrip().startswith(b"<"):
+        return None
+    try:
+        _, element = next(etree.iterparse(BytesIO(data), events=("start",), resolve_entities=False, no_network=True))
+    except (etree.XMLSyntaxError, StopIteration):
+        return None
+    return str(element.tag)
+
+
+registry = Registry()
 
 
 def get_format(name: str) -> Format:
-    from wirepub.formats.jsonfeed import JSONFeed
-    from wirepub.formats.newsmlg2 import NewsMLG2
-    from wirepub.formats.rss import RSS
-
-    formats: dict[str, Format] = {"newsml-g2": NewsMLG2(), "rss": RSS(), "jsonfeed": JSONFeed()}
-    try:
-        return formats[name]
-    except KeyError:
-        raise ConfigError(f"unknown format {name!r}; wirepub knows {', '.join(formats)}") from None
+    return registry.get(name)

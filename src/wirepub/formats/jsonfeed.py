@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
-from wirepub.formats import RenderContext
-from wirepub.formats._common import item_url, rfc3339
+from wirepub.formats import RenderContext, Sniffed
+from wirepub.formats.templates import item_url, rfc3339
 from wirepub.story import Story
+from wirepub.vocabulary import FormatKind
 
 VERSION = "https://jsonfeed.org/version/1.1"
 
 
 class JSONFeed:
     name = "jsonfeed"
-    kind: Literal["feed"] = "feed"
+    kind = FormatKind.FEED
     media_type = "application/feed+json"
     extension = "json"
     schema = "jsonfeed-1.1.schema.json"
+
+    def sniff(self, doc: Sniffed) -> bool:
+        return doc.head.startswith(b"{") and b"jsonfeed.org/version/" in doc.head
 
     def render(self, stories: Sequence[Story], ctx: RenderContext) -> bytes:
         feed: dict[str, Any] = {

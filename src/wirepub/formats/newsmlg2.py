@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
 
 from markupsafe import Markup
 
 from wirepub import __version__
-from wirepub.formats import RenderContext
-from wirepub.formats._common import render_template, rfc3339, template
+from wirepub.formats import RenderContext, Sniffed
+from wirepub.formats.templates import CORRECTION, KILL_NOTICE, render_template, render_text, rfc3339, template
 from wirepub.story import Story
+from wirepub.vocabulary import FormatKind
 
 # A genre is a qcode only when it looks like one ("genre:Current"); "Analysis: politics" is a name.
 _QCODE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*:\S+")
@@ -18,24 +18,28 @@ _QCODE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*:\S+")
 
 class NewsMLG2:
     name = "newsml-g2"
-    kind: Literal["item"] = "item"
+    kind = FormatKind.ITEM
     media_type = "application/vnd.iptc.g2.newsitem+xml"
     extension = "xml"
     schema = "newsml-g2-profile.xsd"
+    root = "{http://iptc.org/std/nar/2006-10-01/}newsItem"
+
+    def sniff(self, doc: Sniffed) -> bool:
+        return doc.root == self.root
 
     def render(self, story: Story, ctx: RenderContext) -> bytes:
         notes = [story.ednote] if story.ednote else []
         signals = []
         body = Markup(story.body_xhtml)  # sanitised and re-serialised as XML by wirepub.sanitize
         if story.withdrawn:
-            kill = template("kill-notice.txt.j2").render(
-                headline=story.headline, story_id=story.id, note=story.withdrawal_note or "").strip()
+            kill = render_text("kill-notice.txt.j2", ctx.templates.get(KILL_NOTICE),
+                               headline=story.headline, story_id=story.id, note=story.withdrawal_note or "")
             notes.append(kill)
             body = Markup("<p>{}</p>").format(kill)  # a killed story's text must not travel on
         elif story.correction:
             signals.append("sig:correction")
-            notes.append(template("correction.txt.j2").render(
-                version=story.version, story_id=story.id, note=story.correction).strip())
+            notes.append(render_text("correction.txt.j2", ctx.templates.get(CORRECTION),
+                                     version=story.version, story_id=story.id, note=story.correction))
         elif story.version > 1:
             signals.append("sig:update")
         dl = story.dateline
@@ -45,7 +49,7 @@ class NewsMLG2:
             if dl.date:
                 dateline += f", {dl.date.strftime('%b')} {dl.date.day}"
         return render_template(
-            template("newsml-g2.xml.j2", ctx.template),
+            template("newsml-g2.xml.j2", ctx.templates.get(self.name)),
             story=story,
             provider=ctx.provider,
             guid=ctx.provider.guid(story.id),

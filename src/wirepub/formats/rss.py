@@ -8,26 +8,29 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from typing import Literal
 
 from wirepub import __version__
-from wirepub.formats import RenderContext
-from wirepub.formats._common import item_url, render_template, rfc822, template
+from wirepub.formats import RenderContext, Sniffed
+from wirepub.formats.templates import item_url, render_template, rfc822, template
 from wirepub.story import Story
+from wirepub.vocabulary import FormatKind
 
 MEDIATOPIC = "http://cv.iptc.org/newscodes/mediatopic/"
 
 
 class RSS:
     name = "rss"
-    kind: Literal["feed"] = "feed"
+    kind = FormatKind.FEED
     media_type = "application/rss+xml"
     extension = "xml"
     schema = "rss-2.0.xsd"
 
+    def sniff(self, doc: Sniffed) -> bool:
+        return doc.root == "rss"
+
     def render(self, stories: Sequence[Story], ctx: RenderContext) -> bytes:
         return render_template(
-            template("rss-2.0.xml.j2", ctx.template),
+            template("rss-2.0.xml.j2", ctx.templates.get(self.name)),
             channel=ctx.channel,
             copyright=ctx.provider.copyright_notice,
             last_build_date=rfc822(max(s.version_created for s in stories)) if stories else None,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import time
 from collections.abc import Collection
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from wirepub.clock import Clock, SystemClock
 from wirepub.errors import StoryError
 from wirepub.sources import Collected, Rejection
 from wirepub.sources.plaintext import parse_plain_text
@@ -39,11 +39,16 @@ _StringScalarLoader.yaml_implicit_resolvers = {
 
 
 class HotFolder:
+    """A Source (wirepub.sources) reading a folder; refs are the files' paths."""
+
+    name = "folder"
+
     def __init__(self, path: Path, *, rejected: Path, language: str = "en",
                  copyright_holder: str | None = None, copyright_notice: str | None = None,
-                 usage_terms: str | None = None) -> None:
+                 usage_terms: str | None = None, clock: Clock | None = None) -> None:
         self.path = path
         self.rejected = rejected
+        self.clock = clock or SystemClock()
         self._done: dict[str, tuple[int, int]] = {}  # path -> (mtime_ns, size) of files already recorded
         self._defaults = StoryDefaults(language=language, copyright_holder=copyright_holder,
                                        copyright_notice=copyright_notice, usage_terms=usage_terms)
@@ -56,22 +61,23 @@ class HotFolder:
             if p.suffix.lower() in SUFFIXES and p.is_file() and not p.name.startswith((".", "~"))
         )
 
-    def collect(self, *, settle: float = 0.0, settled: Collection[Path] = ()) -> Collected:
-        """Read every story file; bad ones are reported (not yet moved: see set_aside). With settle, a file
+    def collect(self, *, settle: float = 0.0, settled: Collection[str] = ()) -> Collected:
+        """Read every story file; bad ones are reported (not yet moved: see reject). With settle, a file
         changed in the last `settle` seconds may still be being written and is left for the next look,
         unless it is in `settled` (the watch saw it closed or renamed into place)."""
         out = Collected()
-        young = time.time() - settle
+        young = self.clock.now().timestamp() - settle
         for path in self.files():
-            if self._done.get(str(path)) == _signature(path):
+            ref = str(path)
+            if self._done.get(ref) == _signature(path):
                 continue  # read and recorded before, unchanged since: a long-lived daemon reads it once
-            if settle and path not in settled and _mtime(path) > young:
-                out.unsettled.append(path)
+            if settle and ref not in settled and _mtime(path) > young:
+                out.unsettled.append(ref)
                 continue
             try:
-                out.stories.append(self.read(path))
+                out.stories.append(self.read(ref))
             except StoryError as exc:
-                out.rejected.append(Rejection(path, exc))
+                out.rejected.append(Rejection(ref, exc))
         out.stories.sort(key=lambda s: (s.version_created, s.id, s.version))
         return out
 
@@ -79,8 +85,9 @@ class HotFolder:
         """The story read from this file is recorded: skip the file until it changes."""
         self._done[origin] = _signature(Path(origin))
 
-    def read(self, path: Path) -> Story:
-        origin = str(path)
+    def read(self, ref: str) -> Story:
+        path = Path(ref)
+        origin = ref
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise StoryError(f"{size:,} bytes, more than the {MAX_FILE_BYTES:,} a story file may have",
@@ -98,16 +105,22 @@ class HotFolder:
             else _markdown_document(text, origin) if kind == "markdown"
             else _text_document(text, path)
         )
-        mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC)  # the file's own time, not the clock's
         defaults = dataclasses.replace(self._defaults, version_created=mtime)
         return story_from_document(document, origin=origin, defaults=defaults)
 
+    def reject(self, rejection: Rejection) -> None:
+        """Move a file of the hot folder that cannot be published into the rejected folder, with the reason
+        beside it. A file elsewhere (wirepub validate FILE) is left where it is."""
+        path = Path(rejection.ref)
+        if path.exists() and path.is_relative_to(self.path):
+            self.set_aside(path, rejection.error)
+
     def set_aside(self, path: Path, error: StoryError) -> Path:
-        """Move a file that cannot be published into the rejected folder, with the reason beside it."""
         self.rejected.mkdir(parents=True, exist_ok=True)
         target = self.rejected / path.name
         if target.exists():
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+            stamp = self.clock.now().astimezone(UTC).strftime("%Y%m%dT%H%M%S%f")
             target = self.rejected / f"{path.stem}.{stamp}{path.suffix}"
         if path.exists():
             os.replace(path, target)

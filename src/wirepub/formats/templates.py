@@ -1,7 +1,15 @@
-"""What the formats share: templates compiled once, and dates as each standard wants them."""
+"""What the formats share: templates, and dates as each standard wants them.
+
+Templates are compiled once per change, not once per process: the environment reloads a template whose
+file changed (Jinja2's auto_reload compares modification times), and keeps compiled bytecode in a cache,
+so a running daemon picks up an edited partner template at its next render. XML and HTML templates are
+autoescaped; plain-text ones (the kill notice, the correction line) are not, because the format that
+carries their text escapes it once, where it puts it.
+"""
 
 from __future__ import annotations
 
+import tempfile
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from functools import cache
@@ -13,22 +21,36 @@ from wirepub.errors import RenderError
 from wirepub.resources import templates_dir
 from wirepub.story import Story
 
+KILL_NOTICE = "kill-notice"      # the names under which a partner may override the notices (partners.templates)
+CORRECTION = "correction"
+
+
+@cache
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    try:
+        folder = Path(tempfile.gettempdir()) / "wirepub-jinja"
+        folder.mkdir(mode=0o700, exist_ok=True)
+        return jinja2.FileSystemBytecodeCache(str(folder))
+    except OSError:
+        return None  # a read-only temp dir: compile in memory only
+
 
 @cache
 def _environment(folder: Path) -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(folder)),
-        autoescape=True,                 # every template here is XML: escape everything not marked safe
+        autoescape=jinja2.select_autoescape(enabled_extensions=("xml.j2", "html.j2", "xml", "html"), default=False),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=True,
+        bytecode_cache=_bytecode_cache(),
     )
 
 
-@cache
 def template(name: str, override: Path | None = None) -> jinja2.Template:
-    """The project's template `name`, or a partner's own copy of it; compiled once per process."""
+    """The project's template `name`, or a partner's own copy of it (reloaded when its file changes)."""
     folder, file = (override.parent, override.name) if override else (templates_dir(), name)
     try:
         return _environment(folder.resolve()).get_template(file)
@@ -43,6 +65,14 @@ def render_template(tpl: jinja2.Template, **data: object) -> bytes:
         raise RenderError(f"template {tpl.filename} failed: {exc}") from None
 
 
+def render_text(name: str, override: Path | None, **data: object) -> str:
+    """A plain-text template (a notice) as one trimmed string."""
+    try:
+        return template(name, override).render(**data).strip()
+    except jinja2.TemplateError as exc:
+        raise RenderError(f"template {override or name} failed: {exc}") from None
+
+
 def rfc3339(dt: datetime) -> str:
     """2026-11-25T10:00:00+00:00: NewsML-G2 and JSON Feed dates (keeps the story's own offset)."""
     return dt.isoformat(timespec="seconds")
@@ -55,4 +85,3 @@ def rfc822(dt: datetime) -> str:
 
 def item_url(story: Story, pattern: str | None) -> str | None:
     return story.url or (pattern.replace("{id}", story.id) if pattern else None)
-

@@ -1,0 +1,14 @@
+"""The use cases: what a person or a program can ask wirepub to do, each a function that returns a result
+dataclass. The CLI parses options, calls one of these and prints its result; the daemon and the web layer
+call the same functions. None of them prints, exits or parses.
+"""
+
+from __future__ import annotations
+
+from wirepub.app.documents import Rendered, Validation, render, validate
+from wirepub.app.partners import DestinationCheck, check_partners
+from wirepub.app.publish import Delivered, push, resend, retry
+from wirepub.app.status import Status, status, write_status_page
+
+__all__ = ["Delivered", "DestinationCheck", "Rendered", "Status", "Validation", "check_partners", "push",
+           "render", "resend", "retry", "status", "validate", "write_status_page"]

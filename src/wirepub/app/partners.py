@@ -1,0 +1,33 @@
+"""partners check: connect, authenticate, write and remove a probe, at every destination of every partner."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wirepub.config import Config
+from wirepub.errors import WirepubError
+from wirepub.transports import open_transport
+
+
+@dataclass(frozen=True, slots=True)
+class DestinationCheck:
+    partner: str
+    destination: str
+    ok: bool
+    error: str | None = None
+
+
+def check_partners(config: Config) -> list[DestinationCheck]:
+    out = []
+    for p in config.partners:
+        for d in p.destinations:
+            try:
+                transport = open_transport(d, base_dir=config.base_dir)
+                try:
+                    transport.probe()
+                finally:
+                    transport.close()
+                out.append(DestinationCheck(p.name, d.url, True))
+            except WirepubError as exc:
+                out.append(DestinationCheck(p.name, d.url, False, str(exc)))
+    return out

@@ -1,0 +1,101 @@
+"""push, retry, resend: filling the ledger and delivering what is due."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from wirepub.clock import Clock, SystemClock
+from wirepub.config import Config
+from wirepub.delivery import Deliverer, DeliveryReport
+from wirepub.publisher import Progress, Publisher
+from wirepub.reports import PushReport
+from wirepub.store import Store
+
+
+@dataclass
+class Delivered:
+    """What retry and resend did: documents made due again, then the delivery run's outcome."""
+
+    requeued: int
+    written: int = 0
+    retrying: list[str] = field(default_factory=list)
+    dead: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.retrying or self.dead)
+
+
+@contextmanager
+def opened(config: Config) -> Iterator[Store]:
+    store = Store(config.store_url)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def deliverer(config: Config, store: Store, clock: Clock) -> Deliverer:
+    return Deliverer(config, store, clock, node=config.daemon.node, lease=config.daemon.lease)
+
+
+def push(config: Config, *, clock: Clock | None = None, source_dir: Path | None = None,
+         progress: Progress | None = None) -> PushReport:
+    """Collect, record, release what is due, rebuild feeds, deliver. One bad story or destination never
+    stops the rest; everything that went wrong is in the report."""
+    clock = clock or SystemClock()
+    if source_dir is not None:
+        source = source_dir.resolve()
+        config = dataclasses.replace(config, source_path=source, rejected_path=source / "rejected")
+    report = PushReport()
+    with opened(config) as store:
+        publisher = Publisher(config, store, clock=clock)
+        sender = deliverer(config, store, clock)
+        try:
+            report.destinations = sender.locations()
+            start = time.perf_counter()
+            publisher.collect(report, progress)
+            report.seconds["collect"] = time.perf_counter() - start
+            _add(report, sender.run(publisher.bodies))
+            report.seconds["deliver"] = time.perf_counter() - start - report.seconds["collect"]
+        finally:
+            sender.close()
+    return report
+
+
+def retry(config: Config, *, partner: str | None = None, include_dead: bool = False,
+          clock: Clock | None = None) -> Delivered:
+    """Try failed (and, if asked, dead) deliveries now instead of waiting for their next attempt."""
+    clock = clock or SystemClock()
+    with opened(config) as store:
+        count = store.ledger.requeue(now=clock.now(), partner=partner, include_dead=include_dead)
+        return _deliver(config, store, clock, count)
+
+
+def resend(config: Config, story_id: str, *, partner: str | None = None, clock: Clock | None = None) -> Delivered:
+    """The latest version of a story again, byte for byte, to the partners that had it (requeued 0: the
+    story has no deliveries to resend)."""
+    clock = clock or SystemClock()
+    with opened(config) as store:
+        count = store.ledger.resend(story_id, now=clock.now(), partner=partner)
+        return _deliver(config, store, clock, count) if count else Delivered(0)
+
+
+def _deliver(config: Config, store: Store, clock: Clock, requeued: int) -> Delivered:
+    sender = deliverer(config, store, clock)
+    try:
+        outcome = sender.run()
+    finally:
+        sender.close()
+    return Delivered(requeued, outcome.delivered, outcome.failed, outcome.dead)
+
+
+def _add(report: PushReport, outcome: DeliveryReport) -> None:
+    report.written += outcome.delivered
+    report.retrying.extend(outcome.failed)
+    report.dead.extend(outcome.dead)

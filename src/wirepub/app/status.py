@@ -1,0 +1,38 @@
+"""status: what each partner has, and what is waiting or failing; the desk's page as a static file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from wirepub.app.publish import opened
+from wirepub.clock import Clock, SystemClock
+from wirepub.config import Config
+from wirepub.statuspage import write_status_page as _write_page
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    at: datetime
+    partners: list[dict[str, Any]]     # per partner: counts by state, last_error, oldest_pending_seconds
+
+    @property
+    def ok(self) -> bool:
+        return not any(p["dead"] for p in self.partners)
+
+
+def status(config: Config, *, clock: Clock | None = None) -> Status:
+    now = (clock or SystemClock()).now()
+    with opened(config) as store:
+        return Status(now, store.reads.status(now))
+
+
+def write_status_page(config: Config, path: Path, *, story: str | None = None,
+                      clock: Clock | None = None) -> Status:
+    """The daemon's status page as a static file; returns the status it shows."""
+    now = (clock or SystemClock()).now()
+    with opened(config) as store:
+        _write_page(store, now, path, story=story)
+        return Status(now, store.reads.status(now))

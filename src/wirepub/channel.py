@@ -1,0 +1,33 @@
+"""Who publishes and what its channel says about itself: the settings every renderer may read.
+
+Plain values (wirepub.toml's [provider] and [channel] tables), kept apart from config.py so that formats
+depend on these and on nothing of configuration, partners or transports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    id: str = "wirepub.example"
+    name: str = "wirepub"
+    url: str = "https://wirepub.example/"
+    copyright_holder: str | None = None
+    copyright_notice: str | None = None
+    usage_terms: str | None = None
+
+    def guid(self, story_id: str) -> str:
+        return f"urn:newsml:{self.id}:{story_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    title: str = "wirepub wire"
+    description: str = "Latest stories"
+    link: str = "https://wirepub.example/"
+    language: str = "en"
+    max_items: int = 50
+    public_url: str = "https://wirepub.example/wire/"
+    item_url: str | None = None

@@ -1,0 +1,3 @@
+from wirepub.cli import main
+
+main()

@@ -1,0 +1,91 @@
+"""status and partners: what each partner has, and whether its destinations answer."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+
+import click
+
+from wirepub import app
+from wirepub.cli.common import EXIT_FAILED, Context, command_config_option, fail, print_json
+from wirepub.errors import WirepubError
+
+
+@click.command()
+@command_config_option
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON, for scripts and monitoring.")
+@click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Write the status page to FILE instead: the daemon's page as a static file, for sites that do "
+                   "not run the daemon (regenerate it from cron).")
+@click.option("--story", "story_id", metavar="ID", help="With --html: show where each version of story ID went.")
+@click.pass_obj
+def status(obj: Context, as_json: bool, html_file: Path | None, story_id: str | None) -> None:
+    """Deliveries per partner: pending, delivered, failed (to retry), dead; the last error and the age of
+    the oldest undelivered document. Exit status 1 if anything is dead."""
+    if story_id is not None and html_file is None:
+        fail("--story goes with --html: wirepub status --html FILE --story ID")
+    try:
+        if html_file is not None:
+            result = app.write_status_page(obj.config, html_file, story=story_id)
+        else:
+            result = app.status(obj.config)
+    except WirepubError as exc:
+        fail(str(exc))
+    if html_file is not None:
+        click.echo(f"wrote {html_file}")
+    elif as_json:
+        print_json(result.partners)
+    elif not result.partners:
+        click.echo("nothing delivered or waiting yet")
+    else:
+        click.echo(f"{'partner':20} {'pending':>8} {'delivered':>10} {'failed':>7} {'dead':>5} {'oldest pending':>15}")
+        for r in result.partners:
+            age = "-" if r["oldest_pending_seconds"] is None else f"{r['oldest_pending_seconds']:.0f}s"
+            click.echo(f"{r['partner']:20} {r['pending']:>8} {r['delivered']:>10} {r['failed']:>7} {r['dead']:>5} "
+                       f"{age:>15}")
+            if r["last_error"]:
+                click.secho(f"  last error: {r['last_error']}", fg="yellow")
+    sys.exit(0 if result.ok else EXIT_FAILED)
+
+
+@click.group(invoke_without_command=True)
+@command_config_option
+@click.pass_context
+def partners(ctx: click.Context) -> None:
+    """List the configured partners (`wirepub partners check` tries each destination)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    try:
+        config = ctx.find_object(Context).config  # type: ignore[union-attr]
+    except WirepubError as exc:
+        fail(str(exc))
+    for p in config.partners:
+        click.echo(f"{p.name}: {', '.join(p.formats)}")
+        for d in p.destinations:
+            click.echo(f"  -> {d.url}")
+
+
+@partners.command("check")
+@command_config_option
+@click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
+@click.pass_obj
+def partners_check(obj: Context, as_json: bool) -> None:
+    """Connect to every destination, authenticate, write and remove a probe; report per partner."""
+    try:
+        results = app.check_partners(obj.config)
+    except WirepubError as exc:
+        fail(str(exc))
+    if as_json:
+        print_json([dataclasses.asdict(r) for r in results])
+    else:
+        for r in results:
+            if r.ok:
+                click.echo(f"{r.partner}: {r.destination}: ok")
+            else:
+                click.secho(f"{r.partner}: {r.destination}: FAILED: {r.error}", fg="red")
+    sys.exit(0 if all(r.ok for r in results) else EXIT_FAILED)
+
+
+COMMANDS = (status, partners)

@@ -1,0 +1,98 @@
+"""Feeds own their state here: what each partner's feed holds, when the feeds are rebuilt, and what a new
+copy of a feed supersedes in the ledger.
+
+- A partner's feed holds the latest released version of each story routing.in_feed gives it, newest
+  first, up to channel.max_items.
+- Feeds are rebuilt once per process and then whenever a version was released since (by any node: the
+  store's last release time says so), never on a collect that released nothing.
+- A new copy is queued only if its bytes differ from the newest copy queued for its path; it makes every
+  older copy that is still waiting 'superseded', so a partner that was down gets only the newest. A feed
+  that changes back to bytes it once had reopens that row rather than adding a second one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from wirepub.errors import WirepubError
+from wirepub.logs import facts
+from wirepub.partners import Partner
+from wirepub.rendering import Renderer, rows
+from wirepub.reports import PushReport
+from wirepub.routing import in_feed
+from wirepub.store import LedgerBatch, NewDelivery, Store, StoredVersion
+from wirepub.story import Story
+from wirepub.vocabulary import DeliveryKind, FormatKind
+
+log = logging.getLogger("wirepub.feeds")
+
+PAGE = 200   # versions read from the store at a time while filling a partner's feed
+
+
+class Feeds:
+    def __init__(self, partners: Sequence[Partner], store: Store, renderer: Renderer,
+                 story_of: Callable[[StoredVersion], Story], *, max_items: int) -> None:
+        self.partners = partners
+        self.store = store
+        self.renderer = renderer
+        self.story_of = story_of
+        self.max_items = max_items
+        self._built = False
+        self._as_of: datetime | None = None   # the last release the feeds were rebuilt for
+
+    def rebuild(self, now: datetime, report: PushReport) -> list[NewDelivery]:
+        """Every feed of every partner, as ledger rows for Feeds.admit, if a version was released since the
+        last rebuild; [] otherwise."""
+        last = self.store.versions.last_release()
+        if self._built and last == self._as_of:
+            return []
+        out: list[NewDelivery] = []
+        for partner in self.partners:
+            out += self._partner_feeds(partner, now, report)
+        self._built, self._as_of = True, last
+        return out
+
+    def _partner_feeds(self, partner: Partner, now: datetime, report: PushReport) -> list[NewDelivery]:
+        feed_formats = partner.formats_of(FormatKind.FEED)
+        if not feed_formats:
+            return []
+        stories = self.holds(partner)
+        out: list[NewDelivery] = []
+        for fmt in feed_formats:
+            try:
+                doc = self.renderer.feed(partner, fmt, stories)  # type: ignore[arg-type]
+            except WirepubError as exc:
+                report.failures.append(f"partner {partner.name}: {exc}")
+                log.error("feed failed", extra=facts(partner=partner.name, format=fmt.name, error=str(exc)))
+                continue
+            out += rows(partner, doc, DeliveryKind.FEED, partner.next_batch(now))
+        return out
+
+    def holds(self, partner: Partner) -> list[Story]:
+        """What the partner's feed holds now."""
+        chosen: list[Story] = []
+        offset = 0
+        page_size = max(self.max_items, PAGE)
+        while len(chosen) < self.max_items:
+            page = self.store.versions.latest_released(limit=page_size, offset=offset)
+            chosen += [s for s in map(self.story_of, page) if in_feed(s, partner)]
+            if len(page) < page_size:
+                break
+            offset += len(page)
+        return chosen[:self.max_items]
+
+    @staticmethod
+    def admit(batch: LedgerBatch, row: NewDelivery) -> None:
+        """Queue a new copy of a feed, superseding older copies of it that are still waiting."""
+        key = (row.partner, row.destination, row.path)
+        newest = batch.newest_copy(key)
+        if newest is not None and newest.sha256 == row.sha256:
+            return
+        batch.supersede_open(key)
+        again = batch.copy_with(key, row.sha256)
+        if again is not None:
+            batch.reopen(again, row)
+        else:
+            batch.add([row])

@@ -1,0 +1,125 @@
+"""From what a source offers to recorded story versions: number the versions a story does not number,
+drop content that was recorded before, refuse a published version that changed, and set aside what
+cannot be published. One bad story never stops the rest."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections import defaultdict
+from collections.abc import Collection
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from wirepub.clock import Clock
+from wirepub.errors import StoryError
+from wirepub.logs import facts
+from wirepub.reports import PushReport
+from wirepub.sources import Rejection, Source
+from wirepub.store import NewVersion, Store
+from wirepub.story import Story
+
+log = logging.getLogger("wirepub.intake")
+
+
+class Intake:
+    def __init__(self, source: Source, store: Store, clock: Clock) -> None:
+        self.source = source
+        self.store = store
+        self.clock = clock
+
+    def run(self, report: PushReport, *, settle: float = 0.0, settled: Collection[str] = ()) -> list[Story]:
+        """Collect from the source and record what is new; returns the stories recorded."""
+        collected = self.source.collect(settle=settle, settled=settled)
+        for rejection in collected.rejected:
+            self.reject(rejection, report)
+        recorded: list[Story] = []
+        for claimed in self._settle_claims(collected.stories, report):
+            report.warnings.extend(claimed.warnings)
+            story = self._settle_version(claimed)
+            if story is None:
+                report.unchanged += 1
+                self.source.done(claimed.origin)
+                continue
+            before = self.store.versions.record(_new_version(story), self.clock.now())
+            if before is None:
+                self.source.done(story.origin)
+                recorded.append(story)
+                report.new.append((story.id, story.version))
+                log.info("story recorded", extra=facts(story=story.id, version=story.version, status=story.status,
+                                                       origin=story.origin))
+            elif before == story.content_hash:
+                self.source.done(story.origin)
+                report.unchanged += 1
+            else:
+                self.reject(Rejection(story.origin, StoryError(
+                    f"version {story.version} of story {story.id} was already recorded with other content; "
+                    "a published version never changes: give this one the next version number",
+                    file=story.origin, field="version")), report)
+        return recorded
+
+    def reject(self, rejection: Rejection, report: PushReport) -> None:
+        report.rejected.append(rejection)
+        log.warning("story set aside", extra=facts(file=rejection.error.file, field=rejection.error.field or "file",
+                                                   reason=rejection.error.reason))
+        self.source.reject(rejection)
+
+    def _settle_claims(self, stories: list[Story], report: PushReport) -> list[Story]:
+        """Several stories claiming one id and version with different content: the one the store already
+        holds stays; if none is recorded nobody can tell which is right, so all of them are set aside."""
+        claims: dict[tuple[str, int], list[Story]] = defaultdict(list)
+        for story in stories:
+            claims[(story.id, story.version)].append(story)
+        keep: list[Story] = []
+        for (story_id, version), claimants in claims.items():
+            if len({s.content_hash for s in claimants}) == 1:
+                keep.append(claimants[0])
+                continue
+            recorded = (self.store.versions.content_hash_of(story_id, version)
+                        if "version" in claimants[0].document else None)
+            names = ", ".join(Path(s.origin).name for s in claimants)
+            for s in claimants:
+                if s.content_hash == recorded:
+                    keep.append(s)
+                    continue
+                self.reject(Rejection(s.origin, StoryError(
+                    f"{names} claim story {story_id} version {version} with different content; "
+                    "give the newer one the next version number", file=s.origin, field="version")), report)
+        return sorted(keep, key=lambda s: (s.version_created, s.id, s.version))
+
+    def _settle_version(self, story: Story) -> Story | None:
+        """Number a story that names no version, and drop content that was already recorded: a file left
+        in the hot folder, or the same text approved again, sends nothing."""
+        versions = self.store.versions
+        if "version" not in story.document and versions.has_content(story.id, story.content_hash):
+            return None
+        latest = versions.latest(story.id)
+        if latest is None:
+            return story
+        if latest.content_hash == story.content_hash and story.version > latest.version:
+            return None  # a new number on unchanged content: nothing to send
+        changes: dict[str, Any] = {}
+        if "version" not in story.document:
+            changes["version"] = latest.version + 1
+        if "first_created" not in story.document and "first_created" in latest.document:
+            changes["first_created"] = datetime.fromisoformat(latest.document["first_created"])
+        return dataclasses.replace(story, **changes) if changes else story
+
+
+def _new_version(story: Story) -> NewVersion:
+    return NewVersion(story_id=story.id, version=story.version, status=story.status,
+                      content_hash=story.content_hash, document=stored_document(story), origin=story.origin,
+                      version_created=story.version_created, embargo=story.embargo)
+
+
+def stored_document(story: Story) -> dict[str, Any]:
+    """The document as it will be rebuilt from the store: defaults the source supplied made explicit."""
+    doc = dict(story.document)
+    doc.update(version=story.version, status=story.status, language=story.language,
+               version_created=story.version_created.isoformat(), first_created=story.first_created.isoformat())
+    for key in ("copyright_holder", "copyright_notice", "usage_terms"):
+        value = getattr(story, key)
+        if value is not None:
+            doc[key] = value
+    return doc

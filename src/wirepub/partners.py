@@ -1,0 +1,142 @@
+"""Partners: who receives what, and how (wirepub.toml's [[partners]]): a name, a filter, the formats it
+takes, its destinations, its delivery policy and schedule, its embargo and kill policies, where its documents
+go below each destination, and its own templates."""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from apscheduler.triggers.cron import CronTrigger
+
+from wirepub.formats import Format
+from wirepub.formats import registry as formats
+from wirepub.story import Story
+from wirepub.transports import Destination
+from wirepub.vocabulary import EmbargoPolicy, FormatKind, OnKill
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryPolicy:
+    max_attempts: int = 10
+    base_delay: float = 2.0
+    max_delay: float = 900.0
+    max_age: float = 86_400.0
+    concurrency: int = 16
+    partner_concurrency: int = 4
+
+
+@dataclass(frozen=True, slots=True)
+class StoryFilter:
+    """Which stories a partner takes. Every condition given must hold; an empty filter takes everything."""
+
+    any_subjects: frozenset[str] = frozenset()
+    all_subjects: frozenset[str] = frozenset()
+    any_keywords: frozenset[str] = frozenset()
+    all_keywords: frozenset[str] = frozenset()
+    languages: frozenset[str] = frozenset()
+    genres: frozenset[str] = frozenset()
+    max_urgency: int | None = None
+
+    def matches(self, story: Story) -> bool:
+        subjects = {s.code for s in story.subjects if s.code} | {s.name.casefold() for s in story.subjects}
+        keywords = {k.casefold() for k in story.keywords}
+        lang = story.language.casefold()
+        return (
+            (not self.any_subjects or bool(self.any_subjects & subjects))
+            and self.all_subjects <= subjects
+            and (not self.any_keywords or bool(self.any_keywords & keywords))
+            and self.all_keywords <= keywords
+            and (not self.languages or lang in self.languages or lang.split("-")[0] in self.languages)
+            and (not self.genres or (story.genre or "").casefold() in self.genres)
+            and (self.max_urgency is None or (story.urgency or 5) <= self.max_urgency)
+        )
+
+    @classmethod
+    def from_config(cls, raw: dict[str, Any]) -> StoryFilter:
+        def norm(key: str, fold_codes: bool = False) -> frozenset[str]:
+            return frozenset(v if fold_codes and ":" in v else v.casefold() for v in raw.get(key, ()))
+
+        return cls(norm("any_subjects", True), norm("all_subjects", True), norm("any_keywords"),
+                   norm("all_keywords"), norm("languages"), norm("genres"), raw.get("max_urgency"))
+
+
+ITEM_LAYOUT = "items/{id}/v{version}.{ext}"
+FEED_LAYOUT = "feeds/{format}.{ext}"
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """Where a partner's documents go below each of its destinations (partners.paths)."""
+
+    item: str = ITEM_LAYOUT
+    feed: str = FEED_LAYOUT
+
+    def item_path(self, story: Story, format_name: str, ext: str) -> str:
+        made = story.first_created
+        return self.item.format(id=story.id, version=story.version, format=format_name, ext=ext,
+                                year=f"{made.year:04d}", month=f"{made.month:02d}", day=f"{made.day:02d}")
+
+    def feed_path(self, format_name: str, ext: str) -> str:
+        return self.feed.format(format=format_name, ext=ext)
+
+    def problems(self) -> list[tuple[str, str]]:
+        """(key, what is wrong) for layouts that would put documents outside the destination or on top of
+        each other."""
+        out = []
+        for key, text, allowed, needed in (
+            ("item", self.item, {"id", "version", "format", "ext", "year", "month", "day"},
+             [{"id"}, {"version"}, {"ext", "format"}]),
+            ("feed", self.feed, {"format", "ext"}, [{"ext", "format"}]),
+        ):
+            try:
+                fields = {name for _, name, spec, _ in string.Formatter().parse(text) if name is not None}
+            except ValueError as exc:
+                out.append((key, f"not a path template: {exc}"))
+                continue
+            unknown = fields - allowed
+            if unknown:
+                out.append((key, f"unknown placeholder(s) {', '.join(sorted(unknown))}; "
+                                 f"allowed: {', '.join(sorted(allowed))}"))
+            for need in needed:
+                if not fields & need:
+                    out.append((key, f"must contain {' or '.join('{' + n + '}' for n in sorted(need))}, or "
+                                     "documents would overwrite each other"))
+            if text.startswith("/") or "\\" in text or ".." in text.split("/"):
+                out.append((key, "must be a relative path without '..' or backslashes"))
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Partner:
+    name: str
+    destinations: tuple[Destination, ...]
+    formats: tuple[str, ...] = ()
+    templates: dict[str, Path] = field(default_factory=dict)   # by format name, or kill-notice / correction
+    filter: StoryFilter = StoryFilter()
+    delivery: DeliveryPolicy = DeliveryPolicy()
+    schedule: str | None = None          # cron: documents wait for the next of these times
+    embargo: EmbargoPolicy = EmbargoPolicy.HOLD
+    on_kill: OnKill = OnKill.REPLACE     # what becomes of the earlier versions' item documents
+    paths: Layout = Layout()
+
+    def formats_of(self, kind: FormatKind) -> list[Format]:
+        """This partner's formats of one kind, as format objects, in the order it lists them."""
+        return [f for f in (formats.get(n) for n in self.formats) if f.kind == kind]
+
+    def next_batch(self, now: datetime) -> datetime:
+        """When a document released now may go to this partner: now, or its schedule's next time."""
+        if self.schedule is None:
+            return now
+        nxt = cron(self.schedule).get_next_fire_time(None, now)
+        return nxt if nxt is not None else now
+
+
+
+@lru_cache(maxsize=64)
+def cron(expression: str) -> CronTrigger:
+    return CronTrigger.from_crontab(expression, timezone=UTC)

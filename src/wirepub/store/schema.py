@@ -1,0 +1,89 @@
+"""The store's tables, as SQLAlchemy Core: what every other store module reads and writes.
+
+Alembic (store/migrations) changes a database from one released shape to the next; this module is the
+shape of the newest one, and what a fresh store is created from.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out; stored as naive UTC so every database compares alike."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("the store only takes timezone-aware datetimes")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+metadata = sa.MetaData()
+
+# schema_version: what wirepub releases before Alembic read to refuse a store newer than themselves.
+meta = sa.Table(
+    "wirepub_meta", metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.String(256), nullable=False),
+)
+
+story_versions = sa.Table(
+    "story_versions", metadata,
+    sa.Column("story_id", sa.String(128), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("document", sa.Text, nullable=False),       # the story document, defaults filled in
+    sa.Column("origin", sa.Text, nullable=False),
+    sa.Column("version_created", UTCDateTime, nullable=False),
+    sa.Column("embargo", UTCDateTime, nullable=True),
+    sa.Column("seen_at", UTCDateTime, nullable=False),
+    sa.Column("released_at", UTCDateTime, nullable=True),  # set once every item document is out
+    sa.Column("embargo_sent_at", UTCDateTime, nullable=True),  # sent early to partners trusted with embargoes
+)
+sa.Index("ix_story_versions_pending", story_versions.c.released_at, story_versions.c.embargo)
+
+documents = sa.Table(
+    "documents", metadata,
+    sa.Column("sha256", sa.String(64), primary_key=True),   # the bytes, kept so every retry sends the same
+    sa.Column("media_type", sa.String(128), nullable=False),
+    sa.Column("body", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# The outbox: one row per document and destination. pending -> delivered, or failed (with the time of its
+# next attempt) -> ... -> dead. A feed copy that a newer copy made pointless is 'superseded'.
+deliveries = sa.Table(
+    "deliveries", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("partner", sa.String(128), nullable=False),
+    sa.Column("destination", sa.Text, nullable=False),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("format", sa.String(32), nullable=False),
+    sa.Column("kind", sa.String(8), nullable=False, server_default="item"),   # vocabulary.DeliveryKind
+    sa.Column("story_id", sa.String(128), nullable=True),   # None for a feed document
+    sa.Column("version", sa.Integer, nullable=True),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),      # vocabulary.DeliveryState
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=True),
+    sa.Column("delivered_at", UTCDateTime, nullable=True),
+    sa.Column("lease_owner", sa.String(128), nullable=True),  # the node attempting it now ...
+    sa.Column("lease_until", UTCDateTime, nullable=True),     # ... until then; after that any node may take it
+    sa.UniqueConstraint("partner", "destination", "path", "sha256", name="uq_delivery_document"),
+)
+sa.Index("ix_deliveries_path", deliveries.c.partner, deliveries.c.destination, deliveries.c.path)
+sa.Index("ix_deliveries_due", deliveries.c.state, deliveries.c.next_attempt_at)
+sa.Index("ix_deliveries_story", deliveries.c.story_id, deliveries.c.partner)
