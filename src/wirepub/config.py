@@ -79,12 +79,12 @@ class Config:
 
 
 @lru_cache(maxsize=1)
-def _validator(format_names: tuple[str, ...]) -> jsonschema.protocols.Validator:
+def _validator(format_names: tuple[str, ...], templated: tuple[str, ...]) -> jsonschema.protocols.Validator:
     """The config schema, with the format names the registry knows (plugins' too) as the allowed ones."""
     schema = json.loads(schema_path("config.schema.json").read_text(encoding="utf-8"))
     partner = copy.deepcopy(schema["properties"]["partners"]["items"]["properties"])
     partner["formats"]["items"]["enum"] = list(format_names)
-    partner["templates"]["propertyNames"]["enum"] = [*format_names, *NOTICE_TEMPLATES]
+    partner["templates"]["propertyNames"]["enum"] = [*templated, *NOTICE_TEMPLATES]
     schema["properties"]["partners"]["items"]["properties"] = partner
     return jsonschema.Draft202012Validator(schema)
 
@@ -181,7 +181,7 @@ class _Builder:
 
 
 def build_config(raw: dict[str, Any], *, base_dir: Path, path: Path | None) -> Config:
-    error = best_match(_validator(formats.names()).iter_errors(raw))
+    error = best_match(_validator(formats.names(), formats.templated()).iter_errors(raw))
     if error is not None:
         key = ".".join(str(p) for p in error.absolute_path) or "(top level)"
         raise ConfigError(error.message, key=key, path=str(path) if path else None)

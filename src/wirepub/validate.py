@@ -48,14 +48,15 @@ class Validator:
     def __init__(self, official: dict[str, Path] | None = None) -> None:
         self.official = dict(official or {})
 
-    def schemas_for(self, format_name: str, profile: str) -> list[Path]:
+    def schemas_for(self, format_name: str, profile: str | Path) -> list[Path]:
         extra = self.official.get(format_name)
-        return [schema_path(profile), *([extra] if extra else [])]
+        own = profile if isinstance(profile, Path) else schema_path(profile)
+        return [own, *([extra] if extra else [])]
 
     def check(self, data: bytes, fmt: Format, *, story: str) -> None:
         """Raises DocumentInvalid naming the story (or file), the format, the line and the schema's message."""
         schemas = self.schemas_for(fmt.name, fmt.schema)
-        if fmt.schema.endswith(".xsd"):
+        if str(fmt.schema).endswith(".xsd"):
             self._check_xml(data, schemas, fmt.name, story)
         else:
             self._check_json(data, schemas, fmt.name, story)

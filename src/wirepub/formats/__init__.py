@@ -59,7 +59,8 @@ class Format(Protocol):
     kind: FormatKind
     media_type: str
     extension: str
-    schema: str                    # our profile of the format: a file name in schemas/
+    schema: str | Path             # our profile of the format: a file name in schemas/, or a plugin's own path
+    template: str | None           # its template in templates/ (a partner may have its own copy); None: built as data
 
     def sniff(self, doc: Sniffed) -> bool:
         """Is this document one of this format's?"""
@@ -97,6 +98,10 @@ class Registry:
 
     def names(self, kind: FormatKind | None = None) -> tuple[str, ...]:
         return tuple(n for n, f in self._load().items() if kind is None or f.kind == kind)
+
+    def templated(self) -> tuple[str, ...]:
+        """The formats rendered from a template, which a partner may replace with its own copy."""
+        return tuple(n for n, f in self._load().items() if f.template is not None)
 
     def get(self, name: str) -> Format:
         formats = self._load()

@@ -20,6 +20,7 @@ class JSONFeed:
     media_type = "application/feed+json"
     extension = "json"
     schema = "jsonfeed-1.1.schema.json"
+    template = None   # JSON is built as data and serialised, never templated
 
     def sniff(self, doc: Sniffed) -> bool:
         return doc.head.startswith(b"{") and b"jsonfeed.org/version/" in doc.head

@@ -22,6 +22,7 @@ class NewsMLG2:
     media_type = "application/vnd.iptc.g2.newsitem+xml"
     extension = "xml"
     schema = "newsml-g2-profile.xsd"
+    template = "newsml-g2.xml.j2"
     root = "{http://iptc.org/std/nar/2006-10-01/}newsItem"
 
     def sniff(self, doc: Sniffed) -> bool:
@@ -49,7 +50,7 @@ class NewsMLG2:
             if dl.date:
                 dateline += f", {dl.date.strftime('%b')} {dl.date.day}"
         return render_template(
-            template("newsml-g2.xml.j2", ctx.templates.get(self.name)),
+            template(self.template, ctx.templates.get(self.name)),
             story=story,
             provider=ctx.provider,
             guid=ctx.provider.guid(story.id),

@@ -24,13 +24,14 @@ class RSS:
     media_type = "application/rss+xml"
     extension = "xml"
     schema = "rss-2.0.xsd"
+    template = "rss-2.0.xml.j2"
 
     def sniff(self, doc: Sniffed) -> bool:
         return doc.root == "rss"
 
     def render(self, stories: Sequence[Story], ctx: RenderContext) -> bytes:
         return render_template(
-            template("rss-2.0.xml.j2", ctx.templates.get(self.name)),
+            template(self.template, ctx.templates.get(self.name)),
             channel=ctx.channel,
             copyright=ctx.provider.copyright_notice,
             last_build_date=rfc822(max(s.version_created for s in stories)) if stories else None,
