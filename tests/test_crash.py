@@ -24,8 +24,8 @@ from typing import Any
 
 from lxml import etree
 
-from servers_http import Receiver, http_receiver  # noqa: F401
-from servers_s3 import admin_client, aws_env, s3_bucket, s3_server  # noqa: F401
+from wirepub_testkit.servers.http import Receiver
+from wirepub_testkit.servers.s3 import admin_client
 
 WIREPUB = [sys.executable, "-m", "wirepub.cli"]
 SEED = 20261125
