@@ -14,9 +14,9 @@ the same run, interleaved round by round:
 Each round runs three fan-outs: mixed (all partners), S3 partners only, HTTPS partners only. Medians over
 rounds; the target is wirepub's delivery phase at >= 70% of the ceiling.
 
-Servers: moto's S3 server as a subprocess (tests/servers_s3.MotoServer) and the tests' HTTPS Receiver
-(tests/servers_http.Receiver, certificate from a throwaway trustme CA, given to wirepub as ca_file) in a
-child process of its own, so its request handling does not share this process's GIL. All on 127.0.0.1.
+Servers (from wirepub_testkit, as in the tests): moto's S3 server as a subprocess (servers.s3.MotoServer) and
+the HTTPS Receiver (servers.http.tls_receiver, certificate from a throwaway trustme CA, given to wirepub as
+ca_file) in a child process of its own, so its request handling does not share this process's GIL. All on 127.0.0.1.
 moto saturates at ~250-280 put_object/s on its own CPU (PERFORMANCE-NOTES.md): S3 figures measure moto.
 
     .venv/bin/python bench/fanout_bench.py                       # 1,000 stories x 10 partners, 3 rounds
@@ -42,30 +42,23 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-HERE = Path(__file__).resolve().parent
-TESTS = HERE.parent / "tests"
-sys.path.insert(0, str(TESTS))
+import boto3
+import httpx
+import sqlalchemy as sa
+from botocore.config import Config as BotocoreConfig
 
-import boto3  # noqa: E402
-import httpx  # noqa: E402
-import sqlalchemy as sa  # noqa: E402
-from botocore.config import Config as BotocoreConfig  # noqa: E402
-
-from wirepub import app  # noqa: E402
-from wirepub.config import Config, load_config  # noqa: E402
-from wirepub.partners import DeliveryPolicy  # noqa: E402
-from wirepub.store import Store, deliveries, documents  # noqa: E402
+from wirepub import app
+from wirepub.config import Config, load_config
+from wirepub.partners import DeliveryPolicy
+from wirepub.store import Store, deliveries, documents
+from wirepub_testkit.servers.http import Receiver, tls_receiver
+from wirepub_testkit.servers.s3 import REGION, MotoServer, dummy_aws_env
 
 FORMAT = "newsml-g2"
-REGION = "us-east-1"
 S3_PREFIX = "wire"
 TARGET = 0.70
 SETUPS = ("mixed", "s3", "https")
 WARMUP_STORIES = 20
-BENCH_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION,
-    "AWS_EC2_METADATA_DISABLED": "true",
-}
 
 # --- stories ----------------------------------------------------------------------------------------------
 
@@ -163,23 +156,9 @@ def in_flight(config: Config) -> int:
 
 # --- the HTTPS receiver, in a child process ------------------------------------------------------------------
 
-def _receiver_main(conn: Connection, tests_dir: str, tls: bool, ca_dir: str) -> None:
-    sys.path.insert(0, tests_dir)
-    import ssl
-
-    from servers_http import Receiver, receiver_ca
-
-    receiver: Any
-    if tls:
-        ca = receiver_ca()
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
-        ca_file = Path(ca_dir) / "ca.pem"
-        ca.cert_pem.write_to_path(str(ca_file))
-        receiver = Receiver(tls=context, ca_file=ca_file)
-    else:
-        receiver, ca_file = Receiver(), None
-    conn.send((receiver.url, str(ca_file) if ca_file else None))
+def _receiver_main(conn: Connection, tls: bool, ca_dir: str) -> None:
+    receiver = tls_receiver(Path(ca_dir)) if tls else Receiver()
+    conn.send((receiver.url, str(receiver.ca_file) if receiver.ca_file else None))
     try:
         while True:
             command = conn.recv()
@@ -204,7 +183,7 @@ class ReceiverProcess:
     def __init__(self, tls: bool, ca_dir: Path) -> None:
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_receiver_main, args=(child, str(TESTS), tls, str(ca_dir)),
+        self.process = ctx.Process(target=_receiver_main, args=(child, tls, str(ca_dir)),
                                    name="bench-receiver", daemon=True)
         self.process.start()
         if not self._conn.poll(30):
@@ -471,7 +450,7 @@ def summarise(phases: list[Phase], setups: list[str]) -> list[dict[str, Any]]:
 def print_table(rows: list[dict[str, Any]], args: argparse.Namespace, concurrency: int, scheme: str) -> None:
     print()
     print(f"Fan-out: {args.stories} stories x {args.partners} partners ({(args.partners + 1) // 2} s3 via moto, "
-          f"{args.partners // 2} {scheme} via the tests' Receiver), format {FORMAT}, no feeds; "
+          f"{args.partners // 2} {scheme} via the test kit's Receiver), format {FORMAT}, no feeds; "
           f"{concurrency} requests in flight; medians of {args.rounds} round(s)")
     header = (f"{'setup':<7} {'deliveries':>10} {'wirepub deliver/s':>18} {'wirepub push/s':>15} "
               f"{'ceiling/s':>10} {'deliver/ceiling':>16} {'push/ceiling':>13}  per round")
@@ -510,9 +489,6 @@ def main() -> int:
     if args.partners < 2 or args.stories < 1 or args.rounds < 1 or set(setups) - set(SETUPS):
         parser.error("need --partners >= 2, --stories >= 1, --rounds >= 1 and --setups from mixed,s3,https")
 
-    from servers_s3 import MotoServer
-
-    os.environ.update(BENCH_ENV)
     no_proxy = ",".join(filter(None, [os.environ.get("NO_PROXY"), "127.0.0.1", "localhost"]))
     os.environ["NO_PROXY"] = os.environ["no_proxy"] = no_proxy
     rng = random.Random(3)
@@ -521,8 +497,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="wirepub-fanout-") as tmp:
         scratch = Path(tmp)
-        os.environ["AWS_CONFIG_FILE"] = str(scratch / "no-aws-config")
-        os.environ["AWS_SHARED_CREDENTIALS_FILE"] = str(scratch / "no-aws-credentials")
+        os.environ.update(dummy_aws_env(scratch))  # dummy keys; nothing from this machine's AWS setup
         moto: Any = None
         receiver: ReceiverProcess | None = None
         try:

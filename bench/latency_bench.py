@@ -1,7 +1,7 @@
 """Approval-to-delivery latency of the daemon (issue 4), on loopback.
 
 `wirepub run` on its default daemon settings (interval 2 s, hot-folder watch on), one partner pushing to the
-tests' HTTP receiver (tests/servers_http.Receiver, in this process). Stories are dropped into the hot folder
+tests' HTTP receiver (wirepub_testkit.servers.http.Receiver, in this process). Stories are dropped into the hot folder
 one by one, as a CMS export should (written under a dot-name, then renamed into place), at random intervals;
 each is timed from its rename to the arrival of its NewsML-G2 item at the receiver. Then embargoed stories:
 from each embargo's second to the item's arrival. Everything on 127.0.0.1; the daemon is stopped at the end.
@@ -13,13 +13,11 @@ from each embargo's second to the item's arrival. Everything on 127.0.0.1; the d
 from __future__ import annotations
 
 import argparse
-import json
+import contextlib
 import os
 import random
-import signal
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -27,10 +25,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests"))
-
-from servers_http import Receiver, Recorded  # noqa: E402
+from wirepub_testkit.daemon import Running, drop_atomically
+from wirepub_testkit.servers.http import Receiver, Recorded
+from wirepub_testkit.waiting import WaitTimeout, wait_until
 
 BOUND = 120.0   # seconds: no wait below lasts longer
 
@@ -60,19 +57,8 @@ def story(story_id: str, embargo: datetime | None = None) -> dict[str, Any]:
     return doc
 
 
-def drop(folder: Path, name: str, doc: dict[str, Any]) -> float:
-    temp = folder / f".{name}.tmp"
-    temp.write_text(json.dumps(doc), encoding="utf-8")
-    os.replace(temp, folder / name)
-    return time.time()
-
-
 def wait_for(condition: Any, what: str) -> None:
-    deadline = time.monotonic() + BOUND
-    while not condition():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"gave up after {BOUND:.0f} s waiting for {what}")
-        time.sleep(0.01)
+    wait_until(condition, what, timeout=BOUND, interval=0.01)
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -92,14 +78,12 @@ def run(stories: int, *, watch: bool, embargoes: int, seed: int) -> dict[str, An
             f'[[partners]]\nname = "push"\nformats = ["newsml-g2"]\ndestinations = ["{receiver.url}/in"]\n',
             encoding="utf-8")
         env = {k: v for k, v in os.environ.items() if k not in ("WIREPUB_CONFIG", "WIREPUB_STORE_URL")}
-        log = (root / "daemon.log").open("wb")
-        proc = subprocess.Popen([sys.executable, "-m", "wirepub.cli", "run"], cwd=root, env=env,
-                                stdout=subprocess.DEVNULL, stderr=log)
+        daemon: Running | None = None
         try:
-            wait_for(lambda: '"running"' in (root / "daemon.log").read_text(), "the daemon to start")
+            daemon = Running(root, env, wait_seconds=BOUND)  # returns once the daemon says it is running
             dropped: dict[str, float] = {}
             for i in range(stories):
-                dropped[f"items/l{i:04}/v1.xml"] = drop(folder, f"l{i:04}.json", story(f"l{i:04}"))
+                dropped[f"items/l{i:04}/v1.xml"] = drop_atomically(folder, f"l{i:04}.json", story(f"l{i:04}"))
                 time.sleep(rng.uniform(0.1, 0.3))
             wait_for(lambda: set(dropped) <= set(receiver.arrived), "every story at the receiver")
             latency = [receiver.arrived[p] - t for p, t in dropped.items()]
@@ -108,18 +92,15 @@ def run(stories: int, *, watch: bool, embargoes: int, seed: int) -> dict[str, An
             base = datetime.now(UTC).replace(microsecond=0)
             for k in range(embargoes):
                 when = base + timedelta(seconds=3 + k)
-                drop(folder, f"e{k}.json", story(f"e{k}", when))
+                drop_atomically(folder, f"e{k}.json", story(f"e{k}", when))
                 due[f"items/e{k}/v1.xml"] = when.timestamp()
             wait_for(lambda: set(due) <= set(receiver.arrived), "every embargoed story at the receiver")
             embargo_delay = [receiver.arrived[p] - t for p, t in due.items()]
             early = [d for d in embargo_delay if d < 0]
         finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            log.close()
+            if daemon is not None:
+                with contextlib.suppress(subprocess.TimeoutExpired):  # killed, then, if SIGTERM did not stop it
+                    daemon.terminate()
             receiver.stop()
     return {"watch": watch, "stories": stories, "p50": statistics.median(latency), "p90": percentile(latency, 90),
             "p99": percentile(latency, 99), "max": max(latency), "embargo_delays": embargo_delay,
@@ -133,9 +114,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-compare", action="store_true", help="skip the run with the watch off")
     args = parser.parse_args()
-    results = [run(args.stories, watch=True, embargoes=args.embargoes, seed=args.seed)]
-    if not args.no_compare:
-        results.append(run(args.stories, watch=False, embargoes=args.embargoes, seed=args.seed))
+    try:
+        results = [run(args.stories, watch=True, embargoes=args.embargoes, seed=args.seed)]
+        if not args.no_compare:
+            results.append(run(args.stories, watch=False, embargoes=args.embargoes, seed=args.seed))
+    except WaitTimeout as exc:
+        raise SystemExit(f"gave up: {exc}") from None
     print(f"\nApproval-to-delivery on loopback, default daemon settings (interval 2 s); {args.stories} stories "
           "dropped one by one 0.1-0.3 s apart, timed from the rename into the hot folder to the item's arrival")
     print(f"{'watch':6} {'p50':>8} {'p90':>8} {'p99':>8} {'max':>8}   embargo: arrival after its second (each)")

@@ -18,15 +18,13 @@ from pathlib import Path
 
 from feedgen.feed import FeedGenerator
 
+from wirepub.config import build_config
+from wirepub.formats import RenderContext, get_format
+from wirepub.formats.templates import item_url
+from wirepub.validate import Validator
+from wirepub_testkit.corpus import corpus_stories
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests"))
-
-from corpus_mapping import corpus_stories  # noqa: E402
-from wirepub.config import build_config  # noqa: E402
-from wirepub.formats import RenderContext, get_format  # noqa: E402
-from wirepub.formats.templates import item_url  # noqa: E402
-from wirepub.validate import Validator  # noqa: E402
-
 SHARED = HERE.parent.parent / "shared"
 FEED_SIZE = 50
 

@@ -15,7 +15,7 @@ from wirepub.reports import PushReport
 from wirepub.store import Store
 
 # Fixture modules: stores (SQLite and PostgreSQL) and the real servers the transports are tested against.
-pytest_plugins = ["stores"]
+pytest_plugins = ["stores", "server_fixtures"]
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

@@ -10,11 +10,11 @@ import pytest
 from lxml import etree
 
 from conftest import shared_path
-from corpus_mapping import corpus_stories  # noqa: E402  (tests/ is on sys.path under pytest)
 from wirepub.config import build_config
 from wirepub.formats import RenderContext, get_format
 from wirepub.story import Story
 from wirepub.validate import Validator
+from wirepub_testkit.corpus import corpus_stories
 
 
 @pytest.fixture(scope="module")

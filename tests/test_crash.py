@@ -3,8 +3,15 @@ every document reaches every destination. Checked from the receivers' own record
 requests, the folder on disk, every version of every object in a versioned bucket), not from wirepub's
 word: the only repeats allowed are re-sends of the same bytes under the same idempotency key.
 
-Real processes, real servers on 127.0.0.1; the random moments come from a seeded generator, so a failure
-can be replayed with the same seed.
+Real processes, real servers on 127.0.0.1. The kill moments come from a seeded generator (kill_schedule):
+SEED unless the environment variable WIREPUB_CRASH_SEED gives another. A failure says its seed in its message;
+to replay that run, give the same seed:
+
+    WIREPUB_CRASH_SEED=1234 .venv/bin/python -m pytest tests/test_crash.py
+
+The same seed gives the same stories in the same waves and the same kill moments (each a delay after the
+push starts, or a number of the receiver's requests plus a short delay); only the machine's own timing varies
+between two runs. To try moments the default seed never picks: WIREPUB_CRASH_SEED=$RANDOM.
 """
 
 from __future__ import annotations
@@ -19,16 +26,21 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
+import pytest
 from lxml import etree
 
-from servers_http import Receiver, http_receiver  # noqa: F401
-from servers_s3 import admin_client, aws_env, s3_bucket, s3_server  # noqa: F401
+from wirepub_testkit.servers.http import Receiver
+from wirepub_testkit.servers.s3 import admin_client
 
 WIREPUB = [sys.executable, "-m", "wirepub.cli"]
-SEED = 20261125
+SEED = 20261125            # the kill schedule's seed unless WIREPUB_CRASH_SEED says another
+SEED_ENV = "WIREPUB_CRASH_SEED"
 STORIES = 80
 FIRST_WAVE = 20            # stories in the hot folder before the first run
 WAVE = 3                   # stories added before each later run, so that every run has new work
@@ -120,19 +132,38 @@ def bucket_items(endpoint: str, bucket: str) -> dict[str, str]:
     return found
 
 
-def kill_at_random_moment(proc: subprocess.Popen[bytes], receiver: Receiver, rng: random.Random) -> bool:
-    """SIGKILL the push at a moment chosen by rng: after a random delay (start-up, intake, rendering, the
-    ledger's transactions), or just after the receiver has seen a random number of this run's requests
-    (mid-delivery). True if the process was still running when killed."""
+@dataclass(frozen=True)
+class KillMoment:
+    """When to SIGKILL one push: `seconds` after it starts; or, with `requests`, just after the receiver has
+    seen that many more requests (mid-delivery), and then `seconds` more."""
+    seconds: float
+    requests: int | None = None
+
+
+def kill_schedule(seed: int) -> Iterator[KillMoment]:
+    """The kill moments of one crash run, one per push, all from random.Random(seed): half of them a random
+    delay (start-up, intake, rendering, the ledger's transactions), half a random number of requests."""
+    rng = random.Random(seed)
+    while True:
+        if rng.random() < 0.5:
+            yield KillMoment(seconds=rng.uniform(0.05, 1.5))
+        else:
+            requests = rng.randint(1, WAVE + 1)
+            yield KillMoment(seconds=rng.uniform(0, 0.03), requests=requests)
+
+
+def kill_at(proc: subprocess.Popen[bytes], receiver: Receiver, moment: KillMoment) -> bool:
+    """SIGKILL the push at this moment. True if the process was still running when killed."""
     deadline = time.monotonic() + RUN_LIMIT
-    if rng.random() < 0.5:
+    if moment.requests is None:
         with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=rng.uniform(0.05, 1.5))
+            proc.wait(timeout=moment.seconds)
     else:
-        seen, wanted = len(receiver.requests), rng.randint(1, WAVE + 1)
-        while proc.poll() is None and len(receiver.requests) < seen + wanted and time.monotonic() < deadline:
+        seen = len(receiver.requests)
+        while (proc.poll() is None and len(receiver.requests) < seen + moment.requests
+               and time.monotonic() < deadline):
             time.sleep(0.002)
-        time.sleep(rng.uniform(0, 0.03))
+        time.sleep(moment.seconds)
     if proc.poll() is not None:
         return False
     proc.send_signal(signal.SIGKILL)
@@ -148,8 +179,54 @@ def stories_in(feed: bytes) -> set[str]:
     return {item["id"].rsplit(":", 1)[-1] for item in json.loads(feed)["items"]}
 
 
-def test_push_killed_at_random_moments_loses_nothing(tmp_path: Path, http_receiver: Receiver,  # noqa: F811
-                                                     s3_server: str, s3_bucket: str) -> None:  # noqa: F811
+@pytest.fixture
+def crash_seed() -> int:
+    """SEED, or the seed WIREPUB_CRASH_SEED gives (to replay a failed run, or to try other moments)."""
+    raw = os.environ.get(SEED_ENV, "").strip()
+    if not raw:
+        return SEED
+    try:
+        return int(raw)
+    except ValueError:
+        pytest.fail(f"{SEED_ENV}={raw!r}: the crash test's seed must be an integer, such as {SEED}")
+
+
+@contextlib.contextmanager
+def says_its_seed(seed: int) -> Iterator[None]:
+    """A failure inside gets a note naming the seed and the command that replays the run."""
+    try:
+        yield
+    except Exception as exc:
+        exc.add_note(f"crash-test seed {seed}; replay this run with: "
+                     f"{SEED_ENV}={seed} .venv/bin/python -m pytest tests/test_crash.py")
+        raise
+
+
+def test_the_same_seed_gives_the_same_kill_moments() -> None:
+    first = list(islice(kill_schedule(1234), 200))
+    assert first == list(islice(kill_schedule(1234), 200))
+    assert first != list(islice(kill_schedule(1235), 200))
+    # Both kinds of moment, each within its bounds, so that a seed replays kills at the same points of a run.
+    assert {m.requests is None for m in first} == {True, False}
+    assert all(0.05 <= m.seconds <= 1.5 for m in first if m.requests is None)
+    assert all(1 <= m.requests <= WAVE + 1 and 0 <= m.seconds <= 0.03 for m in first if m.requests is not None)
+
+
+def test_a_failure_names_its_seed_and_how_to_replay_it() -> None:
+    with pytest.raises(AssertionError) as caught, says_its_seed(1234):
+        raise AssertionError("a document vanished")
+    assert f"{SEED_ENV}=1234 " in "\n".join(caught.value.__notes__)
+
+
+def test_push_killed_at_random_moments_loses_nothing(crash_seed: int, tmp_path: Path, http_receiver: Receiver,
+                                                     s3_server: str, s3_bucket: str) -> None:
+    with says_its_seed(crash_seed):
+        push_killed_at_random_moments(tmp_path, http_receiver, s3_server, s3_bucket, kill_schedule(crash_seed))
+
+
+def push_killed_at_random_moments(tmp_path: Path, http_receiver: Receiver, s3_server: str, s3_bucket: str,
+                                  moments: Iterator[KillMoment]) -> None:
+    """The crash test proper: pushes killed at `moments`, then every partner checked for every document."""
     receiver = http_receiver
     receiver.respond_with(200, hang=0.03)  # a little time per request, so that kills land mid-delivery too
     # A versioned bucket keeps every PUT: the store's own record of each write, with its metadata.
@@ -158,7 +235,6 @@ def test_push_killed_at_random_moments_loses_nothing(tmp_path: Path, http_receiv
     stories = tmp_path / "stories"
     stories.mkdir()
     log = tmp_path / "push.log"
-    rng = random.Random(SEED)
 
     dropped = 0
 
@@ -174,7 +250,7 @@ def test_push_killed_at_random_moments_loses_nothing(tmp_path: Path, http_receiv
     seen_in_bucket: dict[str, str] = {}
     while (kills < MIN_KILLS or dropped < STORIES) and runs < MAX_RUNS:
         runs += 1
-        kills += kill_at_random_moment(start_push(tmp_path, log), receiver, rng)
+        kills += kill_at(start_push(tmp_path, log), receiver, next(moments))
         # Between runs, what each partner holds may grow but a document once there never changes.
         for now, before, where in ((item_files(tmp_path), seen_on_disk, "folder"),
                                    (bucket_items(s3_server, s3_bucket), seen_in_bucket, "bucket")):

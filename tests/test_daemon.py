@@ -16,14 +16,14 @@ import pytest
 from lxml import etree
 
 from conftest import Workspace
-from daemons import WAIT_SECONDS, Running, drop_atomically, wait_until
-from servers_http import http_receiver  # noqa: F401
-from servers_s3 import admin_client, aws_env, s3_bucket, s3_server  # noqa: F401
 from wirepub.config import build_config
 from wirepub.daemon import Daemon
 from wirepub.delivery import Deliverer
 from wirepub.publisher import Publisher
 from wirepub.store import Store
+from wirepub_testkit.daemon import Running, drop_atomically
+from wirepub_testkit.servers.s3 import admin_client
+from wirepub_testkit.waiting import WAIT_SECONDS, wait_until
 
 NAR = "{http://iptc.org/std/nar/2006-10-01/}"
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

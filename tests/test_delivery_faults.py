@@ -15,7 +15,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -23,9 +22,12 @@ from typing import Any
 import pytest
 
 from conftest import Workspace
-from servers_http import Receiver, free_port, http_receiver, https_receiver  # noqa: F401
-from servers_s3 import AuthS3, aws_env, s3_auth_server, s3_bucket, s3_server  # noqa: F401
-from servers_ssh_ftp import FTPServerInfo, SSHServer, ftp_server, sshd_server  # noqa: F401
+from wirepub_testkit.ports import free_port
+from wirepub_testkit.servers.ftp import FTPServerInfo
+from wirepub_testkit.servers.http import Receiver
+from wirepub_testkit.servers.s3 import AuthS3
+from wirepub_testkit.servers.ssh import SSHServer
+from wirepub_testkit.waiting import wait_until
 
 WIREPUB = [sys.executable, "-m", "wirepub.cli"]
 STORY = {"id": "fault-1", "headline": "Harbour reopens", "body": "<p>The harbour reopened on Tuesday.</p>",
@@ -33,12 +35,8 @@ STORY = {"id": "fault-1", "headline": "Harbour reopens", "body": "<p>The harbour
 ITEM = "items/fault-1/v1.xml"
 WAIT_LIMIT = 30.0   # bound on waiting for an event that a correct wirepub makes happen at once
 
-
-@pytest.fixture(autouse=True)
-def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
-    # httpx honours the proxy variables; a proxy on the machine running the tests must not carry 127.0.0.1.
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
+# httpx honours the proxy variables; a proxy on the machine running the tests must not carry 127.0.0.1.
+pytestmark = pytest.mark.usefixtures("no_proxies")
 
 
 # ---- set-up and looking ------------------------------------------------------------------------------------
@@ -284,11 +282,7 @@ class GatedReceiver(Receiver):
 
 
 def wait_for(condition: Any, what: str) -> None:
-    deadline = time.monotonic() + WAIT_LIMIT
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not after {WAIT_LIMIT:.0f} s")
-        time.sleep(0.01)
+    wait_until(condition, what, timeout=WAIT_LIMIT, interval=0.01)
 
 
 def test_a_hanging_partner_does_not_hold_up_the_others(tmp_path: Path, http_receiver: Receiver) -> None:

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from daemons import Running, drop_atomically, wait_until
-from servers_http import Receiver, http_receiver  # noqa: F401
 from wirepub.store import Store, deliveries
+from wirepub_testkit.daemon import Running, drop_atomically
+from wirepub_testkit.servers.http import Receiver
+from wirepub_testkit.waiting import wait_until
 
 STORIES = 500
 PARTNERS = 4

@@ -12,10 +12,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-from servers_http import https_receiver  # noqa: F401
-from servers_s3 import aws_env, s3_bucket, s3_server  # noqa: F401
-from servers_ssh_ftp import ftp_server, sshd_server  # noqa: F401
-
 SECRETS = {
     "WIREPUB_T_HMAC": "hmac-Secret-7d1c9a55e0",
     "WIREPUB_T_S3_KEY": "AKIAT3STS3CR3TK3Y42X",

@@ -1,4 +1,4 @@
-"""ftp:// and ftps:// destinations, against real pyftpdlib servers on 127.0.0.1 (see servers_ssh_ftp.py)."""
+"""ftp:// and ftps:// destinations, against real pyftpdlib servers on 127.0.0.1 (wirepub_testkit.servers.ftp)."""
 
 from __future__ import annotations
 
@@ -13,18 +13,12 @@ from typing import Any
 
 import pytest
 
-from servers_ssh_ftp import (  # noqa: F401
-    FolderWatcher,
-    FTPServerInfo,
-    closed_port,
-    ftp_server,
-    ftps_server,
-    local_listing,
-    start_ftp_server,
-)
 from wirepub.errors import ConfigError
 from wirepub.transports import DeliveryError, Destination, Put, open_transport
 from wirepub.transports.ftp import FTPTransport
+from wirepub_testkit.ports import closed_port
+from wirepub_testkit.servers.ftp import FTPServerInfo, start_ftp_server
+from wirepub_testkit.watching import FolderWatcher, local_listing
 
 XML = "application/xml"
 PASSWORD_ENV = "WIREPUB_TEST_FTP_PASSWORD"

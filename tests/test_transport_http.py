@@ -1,4 +1,4 @@
-"""https:// and http:// push, against a real HTTP(S) server on 127.0.0.1 (tests/servers_http.py). Nothing here
+"""https:// and http:// push, against a real HTTP(S) server on 127.0.0.1 (wirepub_testkit.servers.http). Nothing here
 patches httpx: every request crosses a socket, TLS included."""
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
-from servers_http import free_port, http_receiver, https_receiver  # noqa: F401
 from wirepub.clock import FixedClock
 from wirepub.errors import ConfigError
 from wirepub.transports import DeliveryError, Destination, Put, open_transport
 from wirepub.transports.http import HTTPTransport, retry_after_seconds, shown_url
+from wirepub_testkit.ports import free_port
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "https-push.md"
 SECRET = "whsec-7Hq2-very-secret-value-91"
@@ -37,12 +37,9 @@ def http(url: str, clock: FixedClock | None = None, **options: Any) -> HTTPTrans
     return HTTPTransport(Destination(url, options), base_dir=Path("."), clock=clock)
 
 
-@pytest.fixture(autouse=True)
-def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
-    # httpx honours the proxy variables; a proxy set on the machine running the tests must not carry
-    # requests meant for 127.0.0.1.
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
+# httpx honours the proxy variables; a proxy set on the machine running the tests must not carry
+# requests meant for 127.0.0.1.
+pytestmark = pytest.mark.usefixtures("no_proxies")
 
 
 @pytest.fixture

@@ -14,20 +14,11 @@ from typing import Any
 
 import pytest
 
-from servers_s3 import (  # noqa: F401
-    AuthS3,
-    ScriptedS3,
-    admin_client,
-    aws_env,
-    free_port,
-    s3_auth_server,
-    s3_bucket,
-    s3_server,
-    scripted_s3,
-)
 from wirepub.errors import ConfigError, DestinationError
 from wirepub.transports import DeliveryError, Destination, Put, open_transport
 from wirepub.transports.s3 import S3Transport, content_type, parse_s3_url
+from wirepub_testkit.ports import free_port
+from wirepub_testkit.servers.s3 import AuthS3, ScriptedS3, admin_client
 
 ITEM = Put("items/story-1/v2.xml", b"<newsItem>caf\xc3\xa9</newsItem>", "application/vnd.iptc.g2.newsitem+xml",
            kind="item", format="newsml", story_id="story-1", version=2, idempotency_key="dlv-41")

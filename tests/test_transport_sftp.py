@@ -1,4 +1,4 @@
-"""sftp:// destinations, against a real OpenSSH sshd on 127.0.0.1 (see servers_ssh_ftp.py)."""
+"""sftp:// destinations, against a real OpenSSH sshd on 127.0.0.1 (wirepub_testkit.servers.ssh)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
-from servers_ssh_ftp import FolderWatcher, closed_port, local_listing, sshd_server  # noqa: F401
 from wirepub.errors import ConfigError
 from wirepub.transports import DeliveryError, Destination, Put, open_transport
 from wirepub.transports.sftp import SFTPTransport
+from wirepub_testkit.ports import closed_port
+from wirepub_testkit.watching import FolderWatcher, local_listing
 
 XML = "application/xml"
 

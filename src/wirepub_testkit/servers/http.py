@@ -1,11 +1,10 @@
 """A real HTTP(S) receiver on 127.0.0.1 for the https:// push transport: it records every request and answers
-as a test scripts it.
+as a test (or a benchmark) scripts it.
 
-Fixtures (import them into a test module: ``from servers_http import http_receiver, https_receiver  # noqa: F401``):
-
-- ``http_receiver``: a ``Receiver`` over plain HTTP/1.1 (keep-alive, Nagle off) on a free port.
-- ``https_receiver``: the same over TLS, its certificate (for 127.0.0.1 and localhost) issued by a throwaway
-  trustme CA; ``receiver.ca_file`` is that CA's certificate as a PEM file, for the ca_file option.
+- ``Receiver()``: plain HTTP/1.1 (keep-alive, Nagle off) on a free port; ``stop()`` ends it.
+- ``tls_receiver(folder)``: the same over TLS, its certificate (for 127.0.0.1 and localhost) issued by a
+  throwaway trustme CA; ``receiver.ca_file`` is that CA's certificate as a PEM file in ``folder``, for the
+  ca_file option.
 
 Scripting: ``receiver.respond_with(status, headers=..., body=..., hang=seconds, reset=True, times=n)``. Without
 ``times`` it sets the answer to every later request; with ``times=n`` it queues that answer for the next n
@@ -25,26 +24,19 @@ import struct
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import pytest
 import trustme
+
+from wirepub_testkit.ports import LOCALHOST
 
 STOP_SECONDS = 5.0          # bound on joining the server's threads at teardown
 IDLE_SECONDS = 10.0         # a kept-alive connection idle this long is closed by the receiver
 
-
-def free_port() -> int:
-    """A port nothing listens on (bound, read and released: connecting to it is refused)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass(frozen=True)
@@ -151,10 +143,10 @@ class Receiver:
         self._queued: deque[Reply] = deque()
         self._stopping = threading.Event()
         self._connections: dict[threading.Thread, list[socket.socket]] = {}
-        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server = _Server((LOCALHOST, 0), _Handler)
         self._server.receiver = self
         self.port: int = self._server.server_address[1]
-        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://{LOCALHOST}:{self.port}"
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"receiver-{self.port}", daemon=True)
         self._thread.start()
@@ -227,30 +219,18 @@ class Receiver:
             raise RuntimeError(f"receiver on port {self.port}: threads still running after {STOP_SECONDS} s: {alive}")
 
 
-@pytest.fixture
-def http_receiver() -> Iterator[Receiver]:
-    receiver = Receiver()
-    try:
-        yield receiver
-    finally:
-        receiver.stop()
-
-
 @functools.cache
 def receiver_ca() -> trustme.CA:
-    """One throwaway CA per test run (a module-level cache, so importing https_receiver is enough)."""
+    """One throwaway CA per process (cached, so every TLS receiver of a run shares it)."""
     return trustme.CA()
 
 
-@pytest.fixture
-def https_receiver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Receiver]:
+def tls_receiver(folder: Path) -> Receiver:
+    """A Receiver over TLS: its certificate for 127.0.0.1 and localhost, issued by receiver_ca(), whose own
+    certificate is written to folder/ca.pem (``receiver.ca_file``) for clients to trust."""
     ca = receiver_ca()
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
-    ca_file = tmp_path_factory.mktemp("receiver-ca") / "ca.pem"
+    ca.issue_cert(LOCALHOST, "localhost").configure_cert(context)
+    ca_file = folder / "ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
-    receiver = Receiver(tls=context, ca_file=ca_file)
-    try:
-        yield receiver
-    finally:
-        receiver.stop()
+    return Receiver(tls=context, ca_file=ca_file)

@@ -1,4 +1,4 @@
-"""Map the raw Wikinews records of ../shared/corpus to wirepub's story format (used by tests and bench)."""
+"""Map the raw Wikinews records of ../shared/corpus to wirepub's story format (for tests and bench)."""
 
 from __future__ import annotations
 

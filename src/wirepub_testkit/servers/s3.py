@@ -1,25 +1,24 @@
-"""Real S3 over HTTP for tests: moto's server in a subprocess, and a scripted S3-speaking HTTP server.
+"""Real S3 over HTTP on 127.0.0.1: moto's server in a subprocess, one that enforces IAM, and a scripted
+S3-speaking HTTP server.
 
-Fixtures (import them into a test module: ``from servers_s3 import s3_server, s3_bucket  # noqa: F401``):
-
-- ``s3_server`` (session): moto's S3 server on 127.0.0.1, any credentials accepted; its endpoint URL.
-- ``s3_bucket``: a fresh bucket on it (uuid name), with ``aws_env`` in force.
-- ``aws_env``: this test's AWS environment: dummy keys for the standard chain, no shared files, no
-  instance metadata, so nothing on the machine running the tests leaks in.
-- ``s3_auth_server`` (session): a second moto server that enforces IAM: only the keys it hands out work.
-- ``scripted_s3``: an HTTP server answering every request as told (a 503 SlowDown, say) and recording
+- ``MotoServer(log)``: moto's S3 server, any credentials accepted; ``endpoint`` is its URL, ``stop()`` ends it.
+- ``start_auth_s3(log)``: a second moto server that enforces IAM: only the keys it hands out work (``AuthS3``).
+- ``start_scripted_s3()``: an HTTP server answering every request as told (a 503 SlowDown, say) and recording
   what it received, for what moto cannot be made to say.
+- ``admin_client(endpoint)``: boto3 with explicit keys, to arrange and to look (never the code under test).
+- ``dummy_aws_env(folder)``: an AWS environment of dummy keys, no shared files and no instance metadata, so
+  nothing from the machine running the tests leaks in.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -30,21 +29,16 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import pytest
 from botocore.config import Config
+
+from wirepub_testkit.ports import LOCALHOST, free_port
+from wirepub_testkit.servers import ServerUnavailable
+from wirepub_testkit.waiting import WaitTimeout, wait_until
 
 DUMMY_KEY_ID = "testing"
 DUMMY_SECRET = "testing"
 REGION = "us-east-1"
 STARTUP_SECONDS = 20.0
-
-
-def free_port() -> int:
-    """A port nothing listens on (bound, read and released: connecting to it is refused)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def admin_client(endpoint: str, key_id: str = DUMMY_KEY_ID, secret: str = DUMMY_SECRET,
@@ -58,17 +52,19 @@ def admin_client(endpoint: str, key_id: str = DUMMY_KEY_ID, secret: str = DUMMY_
 
 
 class MotoServer:
-    """`python -m moto.server` as a subprocess on a free port of 127.0.0.1."""
+    """`python -m moto.server` as a subprocess on a free port of 127.0.0.1, its output in the file `log`."""
 
     def __init__(self, log: Path, env: dict[str, str] | None = None) -> None:
+        if importlib.util.find_spec("moto") is None:
+            raise ServerUnavailable("moto is not installed: pip install 'moto[server]' (wirepub's test extra)")
         self.port = free_port()
-        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.endpoint = f"http://{LOCALHOST}:{self.port}"
         self.log = log
         child_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_"))}
         child_env.update(env or {})
         self._log_file = log.open("wb")  # a file, not a pipe: moto logs every request and a full pipe stalls it
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            [sys.executable, "-m", "moto.server", "-H", LOCALHOST, "-p", str(self.port)],
             stdout=self._log_file, stderr=subprocess.STDOUT, env=child_env)
         try:
             self._wait_until_ready()
@@ -77,20 +73,21 @@ class MotoServer:
             raise
 
     def _wait_until_ready(self) -> None:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
+        def answering() -> bool:
             if self.process.poll() is not None:
-                pytest.fail(f"moto server exited with {self.process.returncode} before answering:\n{self.tail()}")
+                raise RuntimeError(f"moto server exited with {self.process.returncode} before answering:\n"
+                                   f"{self.tail()}")
             try:
                 with urllib.request.urlopen(f"{self.endpoint}/moto-api/", timeout=1) as response:
-                    if response.status == 200:
-                        return
+                    return bool(response.status == 200)
             except (urllib.error.URLError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"moto server did not answer on {self.endpoint} within {STARTUP_SECONDS:.0f} s:\n"
-                            f"{self.tail()}")
-            time.sleep(0.1)
+                return False
+
+        try:
+            wait_until(answering, f"moto on {self.endpoint}", timeout=STARTUP_SECONDS, interval=0.1)
+        except WaitTimeout:
+            raise RuntimeError(f"moto server did not answer on {self.endpoint} within {STARTUP_SECONDS:.0f} s:\n"
+                               f"{self.tail()}") from None
 
     def post(self, path: str, data: bytes) -> bytes:
         # text/plain: with a form content type Flask swallows the body and moto sees nothing.
@@ -115,39 +112,17 @@ class MotoServer:
         self._log_file.close()
 
 
-@pytest.fixture(scope="session")
-def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server = MotoServer(tmp_path_factory.mktemp("moto") / "moto.log")
-    try:
-        yield server.endpoint
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:
-    """Dummy keys for the standard chain, and nothing else from this machine's AWS setup."""
-    for name in list(os.environ):
-        if name.startswith("AWS_") and name != "AWS_CA_BUNDLE":
-            monkeypatch.delenv(name)
-    env = {
+def dummy_aws_env(folder: Path) -> dict[str, str]:
+    """Dummy keys for the standard chain, and nothing else from this machine's AWS setup: the shared config and
+    credentials files point at names in `folder` that do not exist, and instance metadata is off."""
+    return {
         "AWS_ACCESS_KEY_ID": DUMMY_KEY_ID,
         "AWS_SECRET_ACCESS_KEY": DUMMY_SECRET,
         "AWS_DEFAULT_REGION": REGION,
-        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
+        "AWS_CONFIG_FILE": str(folder / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(folder / "no-aws-credentials"),
         "AWS_EC2_METADATA_DISABLED": "true",
     }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    return env
-
-
-@pytest.fixture
-def s3_bucket(s3_server: str, aws_env: dict[str, str]) -> str:
-    name = f"wirepub-{uuid.uuid4().hex[:20]}"
-    admin_client(s3_server).create_bucket(Bucket=name)
-    return name
 
 
 @dataclass(frozen=True)
@@ -163,14 +138,14 @@ def _allow(actions: list[str]) -> str:
                        "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]})
 
 
-@pytest.fixture(scope="session")
-def s3_auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthS3]:
-    """A moto server that checks signatures and IAM policies, like S3 does.
+@contextlib.contextmanager
+def start_auth_s3(log: Path) -> Iterator[AuthS3]:
+    """A moto server that checks signatures and IAM policies, like S3 does, with a bucket and two users.
 
     moto enforces IAM after INITIAL_NO_AUTH_ACTION_COUNT requests; we set users up while it still trusts
     everyone, then switch enforcement on for every request through its /moto-api/reset-auth endpoint.
     """
-    server = MotoServer(tmp_path_factory.mktemp("moto-auth") / "moto.log")
+    server = MotoServer(log)
     try:
         iam = admin_client(server.endpoint, service="iam")
         keys = {}
@@ -239,12 +214,13 @@ class _ScriptedHandler(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def scripted_s3() -> Iterator[ScriptedS3]:
+@contextlib.contextmanager
+def start_scripted_s3() -> Iterator[ScriptedS3]:
+    """An S3-speaking HTTP server on 127.0.0.1 answering as its ScriptedS3 is told, stopped on leaving."""
     script = ScriptedS3()
     handler = type("Handler", (_ScriptedHandler,), {"script": script})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    script.endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+    server = ThreadingHTTPServer((LOCALHOST, 0), handler)
+    script.endpoint = f"http://{LOCALHOST}:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
