@@ -164,3 +164,31 @@ def test_status_retry_resend_and_partners_check(tmp_path):
     assert resent.returncode == 0, resent.stderr
     assert (blocked / "items/a/v1.xml").is_file()
     assert run("resend", "nope", cwd=tmp_path).returncode == 1
+
+
+def test_what_users_tripped_on(tmp_path):
+    """--config after the command; render by story id (as the README promises); retry and resend in JSON;
+    off a terminal, stderr carries only JSON lines."""
+    (tmp_path / "cfg").mkdir()
+    (tmp_path / "cfg/wirepub.toml").write_text('[source]\npath = "../stories"\n[[partners]]\nname = "p"\n'
+                                               'destinations = ["../public"]\n')
+    (tmp_path / "stories").mkdir()
+    (tmp_path / "stories/a.json").write_text(json.dumps(
+        {"id": "a", "headline": "Harbour fire", "body": "B", "version_created": "2026-11-25T10:00:00Z"}))
+    (tmp_path / "stories/bad.json").write_text('{"id": "bad"}')
+    config = str(tmp_path / "cfg/wirepub.toml")
+    push = run("push", "--config", config, cwd=tmp_path, env={})
+    assert push.returncode == 1 and (tmp_path / "public/items/a/v1.xml").is_file(), push.stderr
+    lines = [json.loads(line) for line in push.stderr.splitlines()]     # every line is JSON ...
+    assert any("bad.json: headline: missing" in e["msg"] and e["level"] == "error" for e in lines)
+
+    rendered = run("render", "a", "-f", "rss", "--config", config, cwd=tmp_path, env={})
+    assert rendered.returncode == 0, rendered.stderr
+    assert b"<title>Harbour fire</title>" in rendered.stdout.encode()
+    missing = run("render", "no-such-story", "-f", "rss", "--config", config, cwd=tmp_path, env={})
+    assert missing.returncode == 1 and "no story with this id" in missing.stderr
+
+    retried = run("retry", "--json", "--config", config, cwd=tmp_path, env={})
+    assert json.loads(retried.stdout) == {"requeued": 0, "written": 0, "retrying": [], "dead": [], "ok": True}
+    resent = run("resend", "a", "--json", "--config", config, cwd=tmp_path, env={})
+    assert resent.returncode == 0 and json.loads(resent.stdout)["written"] == 1

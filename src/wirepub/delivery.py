@@ -95,6 +95,22 @@ class _PartnerQueue:
         return held
 
 
+@dataclass
+class _Loop:
+    """The state of one run of the delivery loop."""
+
+    queues: dict[str, _PartnerQueue]
+    bodies: dict[str, bytes]
+    due_by: datetime | None          # push: only what was due when it started
+    keep: bool                       # the daemon keeps outcomes while the store is away; push raises
+    futures: dict[Future[Outcome], DueDelivery] = field(default_factory=dict)
+    outcomes: list[Outcome] = field(default_factory=list)
+    deadline: float | None = None    # set at stop: when to give up waiting for what is in flight
+    last_claim: float = field(default_factory=time.monotonic)
+    last_flush: float = field(default_factory=time.monotonic)
+    last_renew: float = field(default_factory=time.monotonic)
+
+
 def release_orphaned_leases(store: Store, node: str, now: datetime) -> list[str]:
     """Give back leases whose owner is certainly gone: this very node name (a previous run of it), or a
     process on this host that no longer runs (a push or daemon killed with SIGKILL). Leases of other hosts
@@ -150,82 +166,90 @@ class Deliverer:
         until stop is set (the daemon), looking for new work when woken and every poll seconds; on stop, give
         back what was claimed and not started, and wait up to grace seconds for what is in flight."""
         report = DeliveryReport()
-        bodies = bodies if bodies is not None else {}
-        due_by = self.clock.now() if until_idle else None
-        try:
-            release_orphaned_leases(self.store, self.node, self.clock.now())
-        except sa.exc.SQLAlchemyError as exc:
-            if until_idle:
-                raise
-            log.warning("could not look for orphaned leases", extra=facts(error=_brief(exc)))
-        queues = {name: _PartnerQueue(p.delivery.partner_concurrency) for name, p in self.partners.items()}
-        futures: dict[Future[Outcome], DueDelivery] = {}
-        outcomes: list[Outcome] = []
-        last_claim = last_flush = last_renew = time.monotonic()
-        deadline: float | None = None
+        self._release_orphans(until_idle)
+        loop = _Loop({name: _PartnerQueue(p.delivery.partner_concurrency) for name, p in self.partners.items()},
+                     bodies if bodies is not None else {}, due_by=self.clock.now() if until_idle else None,
+                     keep=not until_idle)
         concurrency = self.config.delivery.concurrency
         pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="wirepub-deliver")
         try:
             while True:
-                if stop is not None and stop.is_set() and deadline is None:
-                    deadline = time.monotonic() + grace
-                    self._give_back([d for q in queues.values() for d in q.drain()])
-                if deadline is None:
-                    if (wake is not None and wake.is_set()) or time.monotonic() - last_claim >= poll:
-                        if wake is not None:
-                            wake.clear()
-                        for q in queues.values():
-                            q.exhausted = False
-                        last_claim = time.monotonic()
-                    try:
-                        self._claim(queues, due_by)
-                    except sa.exc.SQLAlchemyError as exc:
-                        if until_idle:
-                            raise
-                        log.warning("store unavailable; looking again later", extra=facts(seconds=poll,
-                                                                                          error=_brief(exc)))
-                        for q in queues.values():
-                            q.exhausted = True  # until the next poll
-                if deadline is None:
-                    self._dispatch(queues, futures, pool, bodies, concurrency)
-                if not futures:
-                    outcomes = self._flush(outcomes, keep=not until_idle)
-                    idle = all(q.exhausted and not q.waiting() for q in queues.values())
-                    if deadline is not None or (until_idle and idle):
+                if stop is not None and stop.is_set() and loop.deadline is None:
+                    loop.deadline = time.monotonic() + grace
+                    self._give_back([d for q in loop.queues.values() for d in q.drain()])
+                if loop.deadline is None:
+                    self._refill(loop, wake, poll)
+                    self._dispatch(loop.queues, loop.futures, pool, loop.bodies, concurrency)
+                if not loop.futures:
+                    loop.outcomes = self._flush(loop.outcomes, keep=loop.keep)
+                    idle = all(q.exhausted and not q.waiting() for q in loop.queues.values())
+                    if loop.deadline is not None or (until_idle and idle):
                         break
                     if idle:
                         (wake or stop or threading.Event()).wait(poll)
                     continue
-                if deadline is not None and time.monotonic() >= deadline:
+                if loop.deadline is not None and time.monotonic() >= loop.deadline:
                     log.warning("shutting down with deliveries in flight; their leases expire and they are retried",
-                                extra=facts(count=len(futures)))
+                                extra=facts(count=len(loop.futures)))
                     break
-                done, _ = wait(futures, timeout=0.25, return_when=FIRST_COMPLETED)
-                for future in done:
-                    d = futures.pop(future)
-                    q = queues[d.partner]
-                    q.in_flight -= 1
-                    q.items_in_flight -= d.kind != DeliveryKind.FEED
-                    outcome = future.result()
-                    outcomes.append(outcome)
-                    self._tell(d, outcome, report)
-                    if self.observe is not None:
-                        self.observe(d, outcome)
-                now = time.monotonic()
-                if len(outcomes) >= BOOKKEEPING_BATCH or (outcomes and now - last_flush >= FLUSH_SECONDS):
-                    outcomes = self._flush(outcomes, keep=not until_idle)
-                    last_flush = now
-                if now - last_renew >= self.lease / 3:
-                    self._renew([d.id for q in queues.values() for d in (*q.items, *q.feeds)] +
-                                [d.id for d in futures.values()])
-                    last_renew = now
+                self._reap(loop, report)
+                self._bookkeep(loop)
         finally:
-            pool.shutdown(wait=deadline is None, cancel_futures=True)
-            held = [d for q in queues.values() for d in q.drain()]
-            if held:
-                self._give_back(held)
-            self._flush(outcomes, keep=False)
+            pool.shutdown(wait=loop.deadline is None, cancel_futures=True)
+            self._give_back([d for q in loop.queues.values() for d in q.drain()])
+            self._flush(loop.outcomes, keep=False)
         return report
+
+    def _release_orphans(self, strict: bool) -> None:
+        try:
+            release_orphaned_leases(self.store, self.node, self.clock.now())
+        except sa.exc.SQLAlchemyError as exc:
+            if strict:
+                raise
+            log.warning("could not look for orphaned leases", extra=facts(error=_brief(exc)))
+
+    def _refill(self, loop: _Loop, wake: threading.Event | None, poll: float) -> None:
+        """Claim more work where a partner's queue runs low; after a wake or a poll, partners whose last
+        claim came back short are asked again."""
+        if (wake is not None and wake.is_set()) or time.monotonic() - loop.last_claim >= poll:
+            if wake is not None:
+                wake.clear()
+            for q in loop.queues.values():
+                q.exhausted = False
+            loop.last_claim = time.monotonic()
+        try:
+            self._claim(loop.queues, loop.due_by)
+        except sa.exc.SQLAlchemyError as exc:
+            if not loop.keep:
+                raise
+            log.warning("store unavailable; looking again later", extra=facts(seconds=poll, error=_brief(exc)))
+            for q in loop.queues.values():
+                q.exhausted = True  # until the next poll
+
+    def _reap(self, loop: _Loop, report: DeliveryReport) -> None:
+        """Wait a little for attempts in flight, and take the outcomes of those that ended."""
+        done, _ = wait(loop.futures, timeout=0.25, return_when=FIRST_COMPLETED)
+        for future in done:
+            d = loop.futures.pop(future)
+            q = loop.queues[d.partner]
+            q.in_flight -= 1
+            q.items_in_flight -= d.kind != DeliveryKind.FEED
+            outcome = future.result()
+            loop.outcomes.append(outcome)
+            self._tell(d, outcome, report)
+            if self.observe is not None:
+                self.observe(d, outcome)
+
+    def _bookkeep(self, loop: _Loop) -> None:
+        """Outcomes to the ledger in batches; leases on what is still held renewed in time."""
+        now = time.monotonic()
+        if len(loop.outcomes) >= BOOKKEEPING_BATCH or (loop.outcomes and now - loop.last_flush >= FLUSH_SECONDS):
+            loop.outcomes = self._flush(loop.outcomes, keep=loop.keep)
+            loop.last_flush = now
+        if now - loop.last_renew >= self.lease / 3:
+            self._renew([d.id for q in loop.queues.values() for d in (*q.items, *q.feeds)] +
+                        [d.id for d in loop.futures.values()])
+            loop.last_renew = now
 
     def _dispatch(self, queues: dict[str, _PartnerQueue], futures: dict[Future[Outcome], DueDelivery],
                   pool: ThreadPoolExecutor, bodies: dict[str, bytes], concurrency: int) -> None:

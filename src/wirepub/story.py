@@ -190,25 +190,37 @@ def content_hash(document: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def story_from_document(
-    document: Mapping[str, Any], *, origin: str, defaults: StoryDefaults | None = None
-) -> Story:
-    """Check a story document against the contract and build the Story. Raises StoryError."""
-    defaults = defaults or StoryDefaults()
+def check_contract(document: Mapping[str, Any], origin: str) -> None:
+    """The story contract (schemas/story.schema.json) and XML's character rules. Raises StoryError."""
     error = best_match(_contract_validator().iter_errors(document))
     if error is not None:
         raise _contract_error(error, origin)
     _check_xml_chars(document, (), origin)
-    d = dict(document)
 
+
+def _times(d: Mapping[str, Any], origin: str, defaults: StoryDefaults) -> dict[str, datetime]:
+    """embargo (if any), first_created and version_created, parsed and checked."""
     times = {k: _datetime(d[k], k, origin) for k in ("embargo", "first_created", "version_created") if k in d}
     version_created = times.get("version_created") or defaults.version_created
     if version_created is None:
         raise StoryError("no version_created time and the source gave none", file=origin,
                          field="version_created")
-    first_created = times.get("first_created", version_created)
-    if first_created > version_created:
+    times["version_created"] = version_created
+    times.setdefault("first_created", version_created)
+    if times["first_created"] > version_created:
         raise StoryError("first_created is later than version_created", file=origin, field="first_created")
+    return times
+
+
+def story_from_document(
+    document: Mapping[str, Any], *, origin: str, defaults: StoryDefaults | None = None
+) -> Story:
+    """Check a story document against the contract and build the Story. Raises StoryError."""
+    defaults = defaults or StoryDefaults()
+    check_contract(document, origin)
+    d = dict(document)
+    times = _times(d, origin, defaults)
+    version_created, first_created = times["version_created"], times["first_created"]
     body = clean_body(d["body"], d.get("body_format"))
     warnings = (
         (f"{origin}: body: removed what the allow-list does not keep: {', '.join(body.removed)}",)
