@@ -52,7 +52,9 @@ class Workspace:
         self.stories.mkdir()
         self.public = root / "public"
         self.clock = FixedClock(datetime(2026, 11, 25, 12, 0, tzinfo=UTC))
-        self.raw_config = raw_config or {}
+        # Files here are dropped whole, so they are read at once (the settle time has tests of its own).
+        self.raw_config = {**(raw_config or {})}
+        self.raw_config["source"] = {"settle": 0, **self.raw_config.get("source", {})}
         self.config: Config = build_config(self.raw_config, base_dir=root, path=None)
         self.store = Store(self.config.store_url)
 

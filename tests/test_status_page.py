@@ -58,7 +58,7 @@ class Desk:
         store = f'[store]\nurl = "{store_url}"\n\n' if store_url else ""
         self.config_path = root / "wirepub.toml"
         self.config_path.write_text(
-            store + '[delivery]\nmax_attempts = 5\n\n'
+            store + '[source]\nsettle = 0\n\n[delivery]\nmax_attempts = 5\n\n'
             '[[partners]]\nname = "wire"\ndestinations = ["public"]\n\n'
             '[[partners]]\nname = "down"\ndestinations = ["blocked-down"]\nformats = ["newsml-g2"]\n\n'
             '[[partners]]\nname = "gone"\ndestinations = ["blocked-gone"]\nformats = ["newsml-g2"]\n'

@@ -76,6 +76,7 @@ class Config:
     delivery: DeliveryPolicy = DeliveryPolicy()
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
     path: Path | None = None  # the file it came from; None for the embedded defaults
+    settle: float = 3.0       # seconds a story file must be left unchanged before it is read
 
 
 @lru_cache(maxsize=1)
@@ -202,5 +203,6 @@ def build_config(raw: dict[str, Any], *, base_dir: Path, path: Path | None) -> C
         delivery=delivery,
         daemon=DaemonSettings(**raw.get("daemon", {})),
         path=path,
+        settle=float(source.get("settle", 3.0)),
     )
 

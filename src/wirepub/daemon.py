@@ -43,13 +43,12 @@ from wirepub.logs import facts
 from wirepub.metrics import Metrics
 from wirepub.publisher import Publisher
 from wirepub.reports import PushReport
-from wirepub.sources.hotfolder import SUFFIXES
+from wirepub.sources.storyfiles import SUFFIXES
 from wirepub.store import Store, shown_url
 from wirepub.web import WebServer
 
 log = logging.getLogger("wirepub.daemon")
 
-SETTLE_SECONDS = 1.0     # a file not seen closed by the watch is collected once it has been still this long
 STORE_RETRY_MAX = 30.0   # longest wait between two attempts to reach a store that is away
 TOKEN_ENV = "WIREPUB_STATUS_TOKEN"
 
@@ -197,7 +196,7 @@ class Daemon:
             settled, self._settled = self._settled, set()
         report = PushReport()
         try:
-            if self.publisher.collect(report, settle=SETTLE_SECONDS, settled=settled):
+            if self.publisher.collect(report, settle=self.config.settle, settled=settled):
                 self._last_collect = self.clock.now()
             self._arm_embargo()
         except sa.exc.SQLAlchemyError as exc:
@@ -239,9 +238,9 @@ class Daemon:
                     daemon.collect_wanted.set()
                 elif isinstance(event, FileCreatedEvent | FileModifiedEvent):
                     # Being written (its close comes next), or moved in from another folder (no close will
-                    # come): look again once it has been still for SETTLE_SECONDS.
+                    # come): look again once it has been still for the settle time.
                     daemon.scheduler.add_job(daemon.collect_wanted.set, DateTrigger(
-                        daemon.clock.now() + timedelta(seconds=SETTLE_SECONDS + 0.05)), id="settle",
+                        daemon.clock.now() + timedelta(seconds=daemon.config.settle + 0.05)), id="settle",
                         replace_existing=True)
 
         source = self.config.source_path

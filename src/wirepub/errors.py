@@ -50,3 +50,7 @@ class RenderError(WirepubError):
 
 class DestinationError(WirepubError):
     """A destination refused a write, or its URL cannot be used."""
+
+
+class SourceError(WirepubError):
+    """A source as a whole cannot be read (its folder is missing, its server refuses): nothing was collected."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Collection
 from datetime import datetime
@@ -16,7 +17,7 @@ from wirepub.clock import Clock
 from wirepub.errors import StoryError
 from wirepub.logs import facts
 from wirepub.reports import PushReport
-from wirepub.sources import Rejection, Source
+from wirepub.sources import Collected, Rejection, Source
 from wirepub.store import NewVersion, Store
 from wirepub.story import Story
 
@@ -29,9 +30,24 @@ class Intake:
         self.store = store
         self.clock = clock
 
-    def run(self, report: PushReport, *, settle: float = 0.0, settled: Collection[str] = ()) -> list[Story]:
-        """Collect from the source and record what is new; returns the stories recorded."""
+    def run(self, report: PushReport, *, settle: float = 0.0, settled: Collection[str] = (),
+            wait: bool = False) -> list[Story]:
+        """Collect from the source and record what is new; returns the stories recorded. With wait (a push,
+        which runs once), stories still being written are waited for, up to twice the settle time; what is
+        still changing then is left for the next run, with a warning."""
         collected = self.source.collect(settle=settle, settled=settled)
+        recorded = self._record(collected, report)
+        deadline = time.monotonic() + 2 * settle + 0.5
+        while wait and collected.unsettled and time.monotonic() < deadline:
+            time.sleep(min(0.25, settle / 4 or 0.25))
+            collected = self.source.collect(settle=settle, settled=settled)
+            recorded += self._record(collected, report)
+        for ref in collected.unsettled if wait else ():
+            report.warnings.append(f"{ref}: still being written (changed in the last {settle:g} s); left for the "
+                                   "next run")
+        return recorded
+
+    def _record(self, collected: Collected, report: PushReport) -> list[Story]:
         for rejection in collected.rejected:
             self.reject(rejection, report)
         recorded: list[Story] = []

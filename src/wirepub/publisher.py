@@ -73,7 +73,7 @@ class Publisher:
         self.bodies: dict[str, bytes] = {}  # documents rendered by the last collect, so delivery need not reread
 
     def collect(self, report: PushReport, progress: Progress | None = None, *, settle: float = 0.0,
-                settled: Collection[str] = ()) -> bool:
+                settled: Collection[str] = (), wait: bool = False) -> bool:
         """Everything before delivery: read the source, record new versions, release those that are due
         (and send embargoed ones early to partners trusted with them), rebuild feeds. Only one process
         collects at a time; returns False, having done nothing, if another one is at it."""
@@ -85,7 +85,7 @@ class Publisher:
             self.bodies.clear()
             if len(self._stories) > STORY_CACHE:
                 self._stories.clear()
-            self.intake.run(report, settle=settle, settled=settled)
+            self.intake.run(report, settle=settle, settled=settled, wait=wait)
             now = self.clock.now()
             due = self.store.versions.due(now)
             self._queue_versions(progress(due) if progress else due, now, report)

@@ -9,6 +9,7 @@ ids and error messages come from outside.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from dataclasses import dataclass, field
@@ -22,7 +23,8 @@ import jinja2
 from wirepub import __version__
 from wirepub.errors import WirepubError
 from wirepub.resources import templates_dir
-from wirepub.store import Store
+from wirepub.store import Notice, Store
+from wirepub.vocabulary import DeliveryState, NoticeKind
 
 TEMPLATE = "status.html.j2"
 RECENT_STORIES = 50
@@ -41,10 +43,14 @@ class PartnerStatus:
     superseded: int
     last_error: str | None
     oldest_pending_seconds: float | None
+    misconfigured: str | None = None     # why this partner cannot be used as configured (its deliveries wait)
 
     @property
     def problem(self) -> str | None:
-        """'dead', 'failing' or 'slow' (something waits longer than SLOW_AFTER); None when all is well."""
+        """'misconfigured', 'dead', 'failing' or 'slow' (something waits longer than SLOW_AFTER); None when
+        all is well."""
+        if self.misconfigured:
+            return "misconfigured"
         if self.dead:
             return "dead"
         if self.failed:
@@ -62,6 +68,9 @@ class VersionStatus:
     seen_at: datetime
     released_at: datetime | None
     embargo: datetime | None
+    headline: str | None = None
+    failed_at: datetime | None = None
+    dropped_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +86,16 @@ class DeliveryStatus:
     delivered_at: datetime | None
     next_attempt_at: datetime | None
     last_error: str | None
+    kind: str = "item"        # vocabulary.DeliveryKind: replace and delete are what a kill did to an earlier item
+
+
+@dataclass(frozen=True, slots=True)
+class FailedVersion:
+    story_id: str
+    version: int
+    headline: str | None
+    failure: str | None
+    failed_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +106,9 @@ class StatusView:
     story: str | None = None                      # the story searched for, as typed
     versions: list[VersionStatus] = field(default_factory=list)     # of that story, oldest first
     history: list[DeliveryStatus] = field(default_factory=list)     # of that story, newest version first
-    matches: list[VersionStatus] = field(default_factory=list)      # stories whose id contains the search
+    matches: list[VersionStatus] = field(default_factory=list)      # stories whose id or headline contains it
+    failed: list[FailedVersion] = field(default_factory=list)       # held back: could not be rendered
+    notices: list[Notice] = field(default_factory=list)             # what nodes say is wrong
 
     @property
     def found(self) -> bool:
@@ -99,6 +120,9 @@ class StatusView:
             "now": _iso(self.now),
             "partners": [{**_fields(p), "problem": p.problem} for p in self.partners],
             "stories": [_fields(s) for s in self.stories],
+            "failed_versions": [_fields(f) for f in self.failed],
+            "notices": [{"kind": n.kind, "subject": n.subject, "node": n.node, "message": n.message,
+                         "since": _iso(n.first_at)} for n in self.notices],
             "story": None if self.story is None else {
                 "id": self.story,
                 "found": self.found,
@@ -111,20 +135,28 @@ class StatusView:
 
 def status_view(store: Store, now: datetime, *, story: str | None = None) -> StatusView:
     """Everything the page shows, read from the store at `now`; with `story`, that story's history (or, when
-    no story has exactly that id, the stories whose id contains it)."""
-    partners = [PartnerStatus(**{k: row[k] for k in PartnerStatus.__slots__}) for row in store.reads.status(now)]
-    stories = [VersionStatus(**row) for row in store.reads.recent_versions(RECENT_STORIES)]
+    no story has exactly that id, the stories whose id or headline contains it)."""
+    notices = store.notices.all()
+    misconfigured = {n.subject: n.message for n in notices if n.kind == NoticeKind.MISCONFIGURED}
+    rows = {row["partner"]: row for row in store.reads.status(now)}
+    for name in misconfigured.keys() - rows.keys():
+        rows[name] = {"partner": name, **{s.value: 0 for s in DeliveryState}, "last_error": None,
+                      "oldest_pending_seconds": None}
+    partners = [PartnerStatus(**{k: row[k] for k in PartnerStatus.__slots__ if k != "misconfigured"},
+                              misconfigured=misconfigured.get(name)) for name, row in sorted(rows.items())]
+    view = StatusView(now=now, partners=partners, notices=notices,
+                      stories=[VersionStatus(**row) for row in store.reads.recent_versions(RECENT_STORIES)],
+                      failed=[FailedVersion(**row) for row in store.reads.failed_versions()])
     wanted = (story or "").strip()
     if not wanted:
-        return StatusView(now=now, partners=partners, stories=stories)
+        return view
     if len(wanted) > MAX_STORY_ID:
-        return StatusView(now=now, partners=partners, stories=stories, story=wanted)
+        return dataclasses.replace(view, story=wanted)
     versions = [VersionStatus(**row) for row in store.reads.versions_of(wanted)]
     history = [DeliveryStatus(**row) for row in store.reads.story_history(wanted)] if versions else []
     matches = [] if versions else [VersionStatus(**row)
                                    for row in store.reads.recent_versions(MATCHES, matching=wanted)]
-    return StatusView(now=now, partners=partners, stories=stories, story=wanted, versions=versions,
-                      history=history, matches=matches)
+    return dataclasses.replace(view, story=wanted, versions=versions, history=history, matches=matches)
 
 
 def render_status_page(view: StatusView, *, refresh_seconds: int | None, search: bool = True) -> str:
@@ -134,31 +166,41 @@ def render_status_page(view: StatusView, *, refresh_seconds: int | None, search:
     now = view.now
     partners = [{
         "name": p.partner, "pending": p.pending, "delivered": p.delivered, "failed": p.failed, "dead": p.dead,
-        "superseded": p.superseded, "problem": p.problem, "last_error": _redact(p.last_error),
+        "superseded": p.superseded, "problem": p.problem, "last_error": _redact(p.misconfigured or p.last_error),
         "oldest": "-" if p.oldest_pending_seconds is None else human_age(p.oldest_pending_seconds),
     } for p in view.partners]
     problems = [p for p in partners if p["problem"]]
+    collects = [{"node": n.node, "message": _redact(n.message), "since": when(n.first_at, now)}
+                for n in view.notices if n.kind == NoticeKind.COLLECT_FAILING]
+    failed = [{"story_id": f.story_id, "version": f.version, "headline": f.headline or "",
+               "failure": _redact(f.failure), "since": when(f.failed_at, now)} for f in view.failed]
+    return _template().render(
+        version=__version__, generated=_clock_time(now), refresh_seconds=refresh_seconds, search=search,
+        partners=partners, problems=len(problems), collects=collects, failed=failed,
+        open_total=sum(p.pending + p.failed for p in view.partners), dead_total=sum(p.dead for p in view.partners),
+        stories=[_version_display(s, now) for s in view.stories],
+        story=view.story, found=view.found, versions=_versions_display(view, now),
+        matches=[_version_display(m, now) for m in view.matches],
+    )
+
+
+KIND_NOTES = {"replace": "replaced by the kill notice", "delete": "removed: the story was killed"}
+
+
+def _versions_display(view: StatusView, now: datetime) -> list[dict[str, Any]]:
     history_by_version: dict[int, list[DeliveryStatus]] = {}
     for d in view.history:
         history_by_version.setdefault(d.version, []).append(d)
-    versions = [{
+    return [{
         **_version_display(v, now),
         "deliveries": [{
             "partner": d.partner, "destination": _redact(d.destination), "path": d.path, "format": d.format,
             "state": d.state, "attempts": d.attempts, "queued": when(d.created_at, now),
-            "delivered": when(d.delivered_at, now),
+            "delivered": when(d.delivered_at, now), "kill": KIND_NOTES.get(d.kind),
             "next_attempt": when(d.next_attempt_at, now) if d.state == "failed" else "-",
             "last_error": _redact(d.last_error),
         } for d in history_by_version.get(v.version, [])],
     } for v in reversed(view.versions)]
-    return _template().render(
-        version=__version__, generated=_clock_time(now), refresh_seconds=refresh_seconds, search=search,
-        partners=partners, problems=len(problems),
-        open_total=sum(p.pending + p.failed for p in view.partners), dead_total=sum(p.dead for p in view.partners),
-        stories=[_version_display(s, now) for s in view.stories],
-        story=view.story, found=view.found, versions=versions,
-        matches=[_version_display(m, now) for m in view.matches],
-    )
 
 
 def write_status_page(store: Store, now: datetime, path: Path, *, story: str | None = None) -> None:
@@ -205,11 +247,16 @@ def when(at: datetime | None, now: datetime) -> str:
 def _version_display(v: VersionStatus, now: datetime) -> dict[str, Any]:
     if v.released_at is not None:
         state = "released"
+    elif v.dropped_at is not None:
+        state = "dropped"
+    elif v.failed_at is not None:
+        state = "failed"
     elif v.embargo is not None and v.embargo > now:
         state = "held"
     else:
         state = "waiting"
     return {"story_id": v.story_id, "version": v.version, "status": v.status, "state": state,
+            "headline": v.headline or "",
             "seen": when(v.seen_at, now), "released": when(v.released_at, now), "embargo": when(v.embargo, now)}
 
 

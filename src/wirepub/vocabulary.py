@@ -75,3 +75,10 @@ class RouteAction(StrEnum):
     SEND = "send"        # released: its item documents, and its place in the partner's feeds
     EARLY = "early"      # still embargoed, to a partner trusted with embargoed copy: item documents only
     KILL = "kill"        # withdrawn, to a partner that had the story: the kill notice, and earlier items handled
+
+
+class NoticeKind(StrEnum):
+    """What a node tells every status page is wrong (store.notices)."""
+
+    COLLECT_FAILING = "collect-failing"      # this node's collects keep failing
+    MISCONFIGURED = "misconfigured"          # a partner cannot be used as configured: its deliveries wait

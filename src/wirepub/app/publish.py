@@ -59,7 +59,7 @@ def push(config: Config, *, clock: Clock | None = None, source_dir: Path | None 
         try:
             report.destinations = sender.locations()
             start = time.perf_counter()
-            publisher.collect(report, progress)
+            publisher.collect(report, progress, settle=config.settle, wait=True)
             report.seconds["collect"] = time.perf_counter() - start
             _add(report, sender.run(publisher.bodies))
             report.seconds["deliver"] = time.perf_counter() - start - report.seconds["collect"]

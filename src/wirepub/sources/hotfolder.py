@@ -1,41 +1,38 @@
-"""The hot folder: stories dropped into a folder as .json (the story contract), .md (Markdown with YAML
-front matter) or .txt (raw text as a newsroom receives it).
+"""The hot folder: stories dropped into a folder as .json, .md or .txt files (sources/storyfiles.py).
 
-Files that cannot be published are set aside into the rejected folder with a .error.txt beside them that
-says file, field and reason; they are never deleted, and the rest of the batch goes on.
+It publishes only what was put in it: a symbolic link (to /etc/passwd, into /proc, out of the folder) is
+refused with its reason and never followed, and so is anything that is not a regular file; files are opened
+with O_NOFOLLOW and checked again once open. It never judges half a file: a file changed in the last
+`settle` seconds waits (unless the daemon's watch saw it closed or renamed into place), and JSON that stops
+short in a file changed that recently is looked at again rather than rejected. One file never blocks the
+rest: whatever goes wrong reading one file sets that file aside with the reason (a file that vanished
+meanwhile is skipped), and the others go on.
+
+Files that cannot be published are moved into the rejected folder with a .error.txt beside them that says
+file, field and reason; they are never deleted. The safe way to drop a file is to write it elsewhere on the
+same file system and rename it in (docs/story-format.md).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
+import logging
 import os
+import stat
 from collections.abc import Collection
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from wirepub.clock import Clock, SystemClock
-from wirepub.errors import StoryError
+from wirepub.errors import SourceError, StoryError
+from wirepub.logs import facts
 from wirepub.sources import Collected, Rejection
-from wirepub.sources.plaintext import parse_plain_text
+from wirepub.sources.storyfiles import MAX_FILE_BYTES, SUFFIXES, Incomplete, document_of
 from wirepub.story import Story, StoryDefaults, story_from_document
 
-MAX_FILE_BYTES = 16 * 1024 * 1024
-SUFFIXES = {".json": "json", ".md": "markdown", ".markdown": "markdown", ".txt": "text"}
+log = logging.getLogger("wirepub.sources.hotfolder")
 
-
-class _StringScalarLoader(yaml.SafeLoader):
-    """YAML that leaves dates as the strings they were written as, so the story contract judges them
-    (PyYAML would quietly turn an offset-less time into a naive datetime)."""
-
-
-_StringScalarLoader.yaml_implicit_resolvers = {
-    ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+Signature = tuple[int, int, int]   # mtime_ns, size, inode: a file changed or replaced has another
 
 
 class HotFolder:
@@ -49,139 +46,151 @@ class HotFolder:
         self.path = path
         self.rejected = rejected
         self.clock = clock or SystemClock()
-        self._done: dict[str, tuple[int, int]] = {}  # path -> (mtime_ns, size) of files already recorded
+        self._done: dict[str, Signature] = {}  # files already recorded, as they were then
         self._defaults = StoryDefaults(language=language, copyright_holder=copyright_holder,
                                        copyright_notice=copyright_notice, usage_terms=usage_terms)
 
-    def files(self) -> list[Path]:
-        if not self.path.is_dir():
-            return []
-        return sorted(
-            p for p in self.path.iterdir()
-            if p.suffix.lower() in SUFFIXES and p.is_file() and not p.name.startswith((".", "~"))
-        )
-
     def collect(self, *, settle: float = 0.0, settled: Collection[str] = ()) -> Collected:
-        """Read every story file; bad ones are reported (not yet moved: see reject). With settle, a file
-        changed in the last `settle` seconds may still be being written and is left for the next look,
-        unless it is in `settled` (the watch saw it closed or renamed into place)."""
+        """Read every story file that is new or changed; bad ones are reported (not yet moved: see reject).
+        With settle, a file changed in the last `settle` seconds may still be being written and is left for
+        the next look, unless it is in `settled` (the watch saw it closed or renamed into place)."""
         out = Collected()
-        young = self.clock.now().timestamp() - settle
-        for path in self.files():
-            ref = str(path)
-            if self._done.get(ref) == _signature(path):
-                continue  # read and recorded before, unchanged since: a long-lived daemon reads it once
-            if settle and ref not in settled and _mtime(path) > young:
-                out.unsettled.append(ref)
+        now = self.clock.now().timestamp()
+        for entry in self._entries():
+            ref = entry.path
+            problem = _refused(entry)
+            if problem is not None:
+                out.rejected.append(Rejection(ref, StoryError(problem, file=_shown(ref))))
                 continue
             try:
-                out.stories.append(self.read(ref))
-            except StoryError as exc:
-                out.rejected.append(Rejection(ref, exc))
+                st = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue  # gone since the listing: nothing to do
+            if self._done.get(ref) == _signature(st):
+                continue  # read and recorded before, unchanged since: read once
+            young = settle > 0 and now - st.st_mtime < settle
+            if young and ref not in settled:
+                out.unsettled.append(ref)
+                continue
+            self._read_into(out, ref, young=young)
         out.stories.sort(key=lambda s: (s.version_created, s.id, s.version))
         return out
 
-    def done(self, origin: str) -> None:
+    def _read_into(self, out: Collected, ref: str, *, young: bool) -> None:
+        try:
+            out.stories.append(self.read(ref))
+        except FileNotFoundError:
+            pass  # removed while we looked
+        except Incomplete as exc:
+            if young:
+                out.unsettled.append(ref)  # JSON that stops short, written just now: look again
+            else:
+                out.rejected.append(Rejection(ref, exc))
+        except StoryError as exc:
+            out.rejected.append(Rejection(ref, exc))
+        except Exception as exc:  # one odd file must never stop the others
+            log.exception("story file could not be read", extra=facts(file=_shown(ref)))
+            out.rejected.append(Rejection(ref, StoryError(
+                f"could not be read ({type(exc).__name__}: {exc})", file=_shown(ref))))
+
+    def _entries(self) -> list[os.DirEntry[str]]:
+        try:
+            with os.scandir(self.path) as listing:
+                entries = [e for e in listing if _is_story_name(e.name)]
+        except FileNotFoundError:
+            raise SourceError(f"the hot folder {self.path} does not exist; create it, or set source.path to the "
+                              "folder stories are dropped into") from None
+        except NotADirectoryError:
+            raise SourceError(f"the hot folder {self.path} is not a folder; set source.path to a folder") from None
+        except OSError as exc:
+            raise SourceError(f"the hot folder {self.path} cannot be read: {exc.strerror or exc}") from None
+        return sorted(entries, key=lambda e: e.name)
+
+    def done(self, ref: str) -> None:
         """The story read from this file is recorded: skip the file until it changes."""
-        self._done[origin] = _signature(Path(origin))
+        try:
+            self._done[ref] = _signature(os.stat(ref, follow_symlinks=False))
+        except FileNotFoundError:
+            self._done.pop(ref, None)
 
     def read(self, ref: str) -> Story:
-        path = Path(ref)
-        origin = ref
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise StoryError(f"{size:,} bytes, more than the {MAX_FILE_BYTES:,} a story file may have",
-                             file=origin)
-        raw = path.read_bytes()
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            line = raw[: exc.start].count(b"\n") + 1
-            raise StoryError(f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at line {line}); save it as UTF-8",
-                             file=origin) from None
-        kind = SUFFIXES[path.suffix.lower()]
-        document = (
-            _json_document(text, origin) if kind == "json"
-            else _markdown_document(text, origin) if kind == "markdown"
-            else _text_document(text, path)
-        )
-        mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC)  # the file's own time, not the clock's
-        defaults = dataclasses.replace(self._defaults, version_created=mtime)
-        return story_from_document(document, origin=origin, defaults=defaults)
+        """One story file (also a file outside the folder: wirepub validate). Raises StoryError."""
+        origin = _shown(ref)
+        raw, mtime = _read_regular_file(ref, origin)
+        document = document_of(raw, os.path.basename(ref), origin)
+        defaults = dataclasses.replace(self._defaults, version_created=datetime.fromtimestamp(mtime, UTC))
+        return story_from_document(document, origin=ref, defaults=defaults)
 
     def reject(self, rejection: Rejection) -> None:
         """Move a file of the hot folder that cannot be published into the rejected folder, with the reason
         beside it. A file elsewhere (wirepub validate FILE) is left where it is."""
         path = Path(rejection.ref)
-        if path.exists() and path.is_relative_to(self.path):
+        if os.path.lexists(path) and path.parent == self.path:
             self.set_aside(path, rejection.error)
 
     def set_aside(self, path: Path, error: StoryError) -> Path:
         self.rejected.mkdir(parents=True, exist_ok=True)
         target = self.rejected / path.name
-        if target.exists():
+        if os.path.lexists(target):
             stamp = self.clock.now().astimezone(UTC).strftime("%Y%m%dT%H%M%S%f")
             target = self.rejected / f"{path.stem}.{stamp}{path.suffix}"
-        if path.exists():
-            os.replace(path, target)
-        target.with_name(target.name + ".error.txt").write_text(f"{error}\n", encoding="utf-8")
+        try:
+            os.replace(path, target)   # a symbolic link is moved as the link, never followed
+        except FileNotFoundError:
+            return target
+        note = target.with_name(target.name + ".error.txt")
+        note.write_text(f"{error}\n", encoding="utf-8", errors="replace")
         return target
 
 
-def _signature(path: Path) -> tuple[int, int]:
+def _is_story_name(name: str) -> bool:
+    return os.path.splitext(name)[1].lower() in SUFFIXES and not name.startswith((".", "~"))
+
+
+def _signature(st: os.stat_result) -> Signature:
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def _shown(ref: str) -> str:
+    """A path as messages say it: a name that is not valid UTF-8 shows its bad bytes as U+FFFD."""
+    return ref.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _refused(entry: os.DirEntry[str]) -> str | None:
+    """Why this entry of the folder is not a story file to read, or None if it may be read."""
     try:
-        st = path.stat()
+        entry.name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "the file name is not valid UTF-8; rename the file (its text may be anything UTF-8)"
+    try:
+        if entry.is_symlink():
+            target = os.readlink(entry.path)
+            return (f"a symbolic link (to {_shown(target)}): wirepub publishes only files put into the hot folder "
+                    "itself, and never follows a link; copy the file in instead")
+        if entry.is_dir(follow_symlinks=False):
+            return "a folder, not a story file"
+        if not entry.is_file(follow_symlinks=False):
+            return "not a regular file (a pipe, socket or device); only files are read"
     except FileNotFoundError:
-        return (0, -1)
-    return (st.st_mtime_ns, st.st_size)
+        return None  # gone: the stat that follows finds that out
+    return None
 
 
-def _mtime(path: Path) -> float:
+def _read_regular_file(ref: str, origin: str) -> tuple[bytes, float]:
+    """The bytes and modification time of a regular file, opened without following a link."""
     try:
-        return path.stat().st_mtime
-    except FileNotFoundError:
-        return 0.0
-
-
-def _json_document(text: str, origin: str) -> dict[str, Any]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise StoryError(f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
-                         file=origin) from None
-    if not isinstance(data, dict):
-        raise StoryError("a story file holds one JSON object", file=origin)
-    return data
-
-
-def _markdown_document(text: str, origin: str) -> dict[str, Any]:
-    lines = text.replace("\r\n", "\n").split("\n")
-    if not lines or lines[0].strip() != "---":
-        raise StoryError("a Markdown story starts with front matter between two '---' lines", file=origin,
-                         field="front matter")
-    try:
-        end = next(i for i in range(1, len(lines)) if lines[i].strip() in ("---", "..."))
-    except StopIteration:
-        raise StoryError("front matter is not closed by a '---' line", file=origin,
-                         field="front matter") from None
-    try:
-        meta = yaml.load("\n".join(lines[1:end]), Loader=_StringScalarLoader)  # noqa: S506 (a SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 2}" if mark is not None else ""
-        raise StoryError(f"front matter is not valid YAML{where}: {getattr(exc, 'problem', exc)}",
-                         file=origin, field="front matter") from None
-    if not isinstance(meta, dict):
-        raise StoryError("front matter must be a mapping of story fields", file=origin, field="front matter")
-    if "body" in meta:
-        raise StoryError("the body is the Markdown after the front matter, not a front-matter key",
-                         file=origin, field="body")
-    return {**meta, "body": "\n".join(lines[end + 1:]).strip("\n"),
-            "body_format": meta.get("body_format", "markdown")}
-
-
-def _text_document(text: str, path: Path) -> dict[str, Any]:
-    try:
-        return parse_plain_text(text, name=path.stem)
-    except ValueError as exc:
-        raise StoryError(str(exc), file=str(path)) from None
+        fd = os.open(ref, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        if exc.errno == getattr(os, "ELOOP", -1):
+            raise StoryError("a symbolic link: never followed; copy the file in instead", file=origin) from None
+        raise StoryError(f"cannot be opened: {exc.strerror or exc}", file=origin) from None
+    with os.fdopen(fd, "rb") as handle:
+        st = os.fstat(handle.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise StoryError("not a regular file; only files are read", file=origin)
+        if st.st_size > MAX_FILE_BYTES:
+            raise StoryError(f"{st.st_size:,} bytes, more than the {MAX_FILE_BYTES:,} a story file may have",
+                             file=origin)
+        return handle.read(MAX_FILE_BYTES + 1), st.st_mtime

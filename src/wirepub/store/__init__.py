@@ -5,7 +5,7 @@ One concern per module, each reached through the Store:
   schema.py     the tables                       migrate.py  Alembic, online (migrations/)
   versions.py   story versions (store.versions)  ledger.py   the delivery outbox (store.ledger)
   reads.py      read models for the desk (store.reads)
-  locks.py      locks between processes (store.locks)
+  locks.py      locks between processes (store.locks)    notices.py  what a node says is wrong (store.notices)
 The store holds no business rule: what to record, what goes where and what supersedes what is decided by
 the flow (publisher, routing, feeds) and handed to it.
 """
@@ -22,12 +22,13 @@ from wirepub.errors import ConfigError
 from wirepub.store.ledger import Ledger, LedgerBatch
 from wirepub.store.locks import Locks
 from wirepub.store.migrate import SCHEMA_VERSION, migrate
+from wirepub.store.notices import Notice, Notices
 from wirepub.store.reads import Reads
 from wirepub.store.rows import DueDelivery, FeedCopy, NewDelivery, NewVersion, Outcome, StoredVersion
 from wirepub.store.schema import deliveries, documents, story_versions
 from wirepub.store.versions import Versions
 
-__all__ = ["SCHEMA_VERSION", "DueDelivery", "FeedCopy", "Ledger", "LedgerBatch", "NewDelivery", "NewVersion",
+__all__ = ["SCHEMA_VERSION", "DueDelivery", "FeedCopy", "Ledger", "LedgerBatch", "NewDelivery", "NewVersion", "Notice",
            "Outcome", "Store", "StoredVersion", "deliveries", "documents", "shown_url", "story_versions"]
 
 
@@ -48,6 +49,7 @@ class Store:
         self.ledger = Ledger(self.engine)
         self.reads = Reads(self.engine)
         self.locks = Locks(self.engine)
+        self.notices = Notices(self.engine)
 
     def ping(self) -> None:
         """Raises if the store does not answer."""

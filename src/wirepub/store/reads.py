@@ -14,6 +14,8 @@ from wirepub.vocabulary import OPEN_STATES, DeliveryState
 d = deliveries.c
 sv = story_versions.c
 TROUBLE = (DeliveryState.FAILED, DeliveryState.DEAD)
+VERSION_FIELDS = (sv.story_id, sv.version, sv.status, sv.headline, sv.seen_at, sv.released_at, sv.embargo,
+                  sv.failed_at, sv.dropped_at)
 
 
 class Reads:
@@ -53,15 +55,25 @@ class Reads:
             return int(c.execute(sa.select(sa.func.count()).select_from(story_versions)
                                  .where(sv.released_at.is_(None), sv.embargo > now)).scalar_one())
 
+    def failed_versions(self) -> list[dict[str, Any]]:
+        """Versions held back because they could not be rendered (not dropped): story_id, version,
+        headline, failure, failed_at."""
+        query = (sa.select(sv.story_id, sv.version, sv.headline, sv.failure, sv.failed_at)
+                 .where(sv.failed_at.is_not(None), sv.dropped_at.is_(None), sv.released_at.is_(None))
+                 .order_by(sv.failed_at, sv.story_id, sv.version))
+        with self.engine.connect() as c:
+            return [dict(r._mapping) for r in c.execute(query).all()]
+
     def recent_versions(self, limit: int = 50, *, matching: str | None = None) -> list[dict[str, Any]]:
-        """The latest version of each story, the most recently seen first (story_id, version, status, seen_at,
-        released_at, embargo); with `matching`, only stories whose id contains it, in any case."""
+        """The latest version of each story, the most recently seen first (VERSION_FIELDS); with `matching`,
+        only stories whose id or headline contains it, in any case."""
         latest = sa.select(sv.story_id, sa.func.max(sv.version).label("version")).group_by(sv.story_id)
         if matching:
-            latest = latest.where(sv.story_id.icontains(matching, autoescape=True))
+            latest = latest.where(sa.or_(sv.story_id.icontains(matching, autoescape=True),
+                                         sv.headline.icontains(matching, autoescape=True)))
         newest = latest.subquery()
         query = (
-            sa.select(sv.story_id, sv.version, sv.status, sv.seen_at, sv.released_at, sv.embargo)
+            sa.select(*VERSION_FIELDS)
             .select_from(story_versions.join(
                 newest, sa.and_(sv.story_id == newest.c.story_id, sv.version == newest.c.version)))
             .order_by(sv.seen_at.desc(), sv.story_id).limit(limit)
@@ -71,8 +83,7 @@ class Reads:
 
     def versions_of(self, story_id: str) -> list[dict[str, Any]]:
         """Every version of one story, oldest first (the same fields as recent_versions)."""
-        query = (sa.select(sv.story_id, sv.version, sv.status, sv.seen_at, sv.released_at, sv.embargo)
-                 .where(sv.story_id == story_id).order_by(sv.version))
+        query = sa.select(*VERSION_FIELDS).where(sv.story_id == story_id).order_by(sv.version)
         with self.engine.connect() as c:
             return [dict(r._mapping) for r in c.execute(query).all()]
 
@@ -80,8 +91,8 @@ class Reads:
         """Where each version of one story went: one row per version, partner, destination and format, with
         its state, attempts, when it was queued and delivered, its next attempt and its last error."""
         query = (
-            sa.select(d.version, d.partner, d.destination, d.path, d.format, d.state, d.attempts, d.created_at,
-                      d.delivered_at, d.next_attempt_at, d.last_error)
+            sa.select(d.version, d.partner, d.destination, d.path, d.format, d.kind, d.state, d.attempts,
+                      d.created_at, d.delivered_at, d.next_attempt_at, d.last_error)
             .where(d.story_id == story_id)
             .order_by(d.version.desc(), d.partner, d.destination, d.format, d.id)
         )

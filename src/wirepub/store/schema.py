@@ -50,8 +50,14 @@ story_versions = sa.Table(
     sa.Column("seen_at", UTCDateTime, nullable=False),
     sa.Column("released_at", UTCDateTime, nullable=True),  # set once every item document is out
     sa.Column("embargo_sent_at", UTCDateTime, nullable=True),  # sent early to partners trusted with embargoes
+    sa.Column("headline", sa.Text, nullable=True),                # for the desk's views
+    sa.Column("id_lower", sa.String(128), nullable=True),         # ids differing only in case collide somewhere
+    sa.Column("failed_at", UTCDateTime, nullable=True),           # could not be rendered: held until fixed ...
+    sa.Column("failure", sa.Text, nullable=True),                 # ... for this reason
+    sa.Column("dropped_at", UTCDateTime, nullable=True),          # wirepub drop: never to be released
 )
 sa.Index("ix_story_versions_pending", story_versions.c.released_at, story_versions.c.embargo)
+sa.Index("ix_story_versions_id_lower", story_versions.c.id_lower)
 
 documents = sa.Table(
     "documents", metadata,
@@ -82,8 +88,21 @@ deliveries = sa.Table(
     sa.Column("delivered_at", UTCDateTime, nullable=True),
     sa.Column("lease_owner", sa.String(128), nullable=True),  # the node attempting it now ...
     sa.Column("lease_until", UTCDateTime, nullable=True),     # ... until then; after that any node may take it
+    sa.Column("delivered_by", sa.String(128), nullable=True),  # the node whose attempt delivered it
     sa.UniqueConstraint("partner", "destination", "path", "sha256", name="uq_delivery_document"),
 )
 sa.Index("ix_deliveries_path", deliveries.c.partner, deliveries.c.destination, deliveries.c.path)
 sa.Index("ix_deliveries_due", deliveries.c.state, deliveries.c.next_attempt_at)
 sa.Index("ix_deliveries_story", deliveries.c.story_id, deliveries.c.partner)
+
+# What is wrong, said by a node for every node's status page: a collect that keeps failing, a partner that
+# cannot be used as configured. A row is replaced while the trouble lasts and removed when it is over.
+notices = sa.Table(
+    "notices", metadata,
+    sa.Column("kind", sa.String(32), primary_key=True),        # vocabulary.NoticeKind
+    sa.Column("subject", sa.String(128), primary_key=True),    # the partner, or "-"
+    sa.Column("node", sa.String(128), primary_key=True),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("first_at", UTCDateTime, nullable=False),
+    sa.Column("last_at", UTCDateTime, nullable=False),
+)

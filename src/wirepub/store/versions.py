@@ -14,6 +14,7 @@ from wirepub.store.schema import story_versions
 from wirepub.vocabulary import StoryStatus
 
 sv = story_versions.c
+WAITING = (sv.released_at.is_(None), sv.failed_at.is_(None), sv.dropped_at.is_(None))  # may still go out
 
 
 class Versions:
@@ -27,23 +28,59 @@ class Versions:
 
     def record(self, new: NewVersion, now: datetime) -> str | None:
         """Insert a version unless one with its id and number exists; returns the content hash recorded
-        before (None if this one is new)."""
+        before (None if this one is new). A version that failed to render and was never released is
+        replaced by new content under its number: that is how a newsroom fixes it."""
+        values = {"status": new.status, "content_hash": new.content_hash, "origin": new.origin,
+                  "document": json.dumps(new.document, ensure_ascii=False, sort_keys=True),
+                  "version_created": new.version_created, "embargo": new.embargo, "seen_at": now,
+                  "headline": new.document.get("headline"), "id_lower": new.story_id.lower()}
+        key = (sv.story_id == new.story_id, sv.version == new.version)
         with self.engine.begin() as c:
-            known = c.execute(sa.select(sv.content_hash)
-                              .where(sv.story_id == new.story_id, sv.version == new.version)).first()
-            if known is not None:
+            known = c.execute(sa.select(sv.content_hash, sv.failed_at, sv.released_at).where(*key)).first()
+            if known is None:
+                c.execute(story_versions.insert().values(story_id=new.story_id, version=new.version, **values))
+                return None
+            if known.failed_at is None or known.released_at is not None or known.content_hash == new.content_hash:
                 return str(known.content_hash)
-            c.execute(story_versions.insert().values(
-                story_id=new.story_id, version=new.version, status=new.status, content_hash=new.content_hash,
-                document=json.dumps(new.document, ensure_ascii=False, sort_keys=True), origin=new.origin,
-                version_created=new.version_created, embargo=new.embargo, seen_at=now, released_at=None,
-            ))
+            c.execute(story_versions.update().where(*key).values(**values, failed_at=None, failure=None,
+                                                                 dropped_at=None))
             return None
 
-    def latest(self, story_id: str) -> StoredVersion | None:
+    def mark_failed(self, story_id: str, version: int, failure: str, now: datetime) -> None:
+        """This version cannot be rendered: hold it (out of `due`) until it is fixed or dropped."""
+        with self.engine.begin() as c:
+            c.execute(story_versions.update().where(sv.story_id == story_id, sv.version == version,
+                                                    sv.failed_at.is_(None))
+                      .values(failed_at=now, failure=failure[:4000]))
+
+    def drop(self, story_id: str, version: int, now: datetime) -> bool:
+        """Never release this version (it was not released yet); False if there is no such unreleased one."""
+        with self.engine.begin() as c:
+            done = c.execute(story_versions.update().where(sv.story_id == story_id, sv.version == version,
+                                                           sv.released_at.is_(None), sv.dropped_at.is_(None))
+                             .values(dropped_at=now)).rowcount
+        return bool(done)
+
+    def case_twin(self, story_id: str) -> str | None:
+        """A recorded id that differs from this one only in case (they collide on case-insensitive
+        destinations), or None."""
         with self.engine.connect() as c:
-            row = c.execute(sa.select(story_versions).where(sv.story_id == story_id)
-                            .order_by(sv.version.desc()).limit(1)).first()
+            found = c.execute(sa.select(sv.story_id).where(sv.id_lower == story_id.lower(), sv.story_id != story_id)
+                              .limit(1)).scalar()
+        return str(found) if found is not None else None
+
+    def origins(self, story_id: str) -> set[str]:
+        """Where this story's versions were read from."""
+        with self.engine.connect() as c:
+            return set(c.execute(sa.select(sv.origin).where(sv.story_id == story_id).distinct()).scalars())
+
+    def latest(self, story_id: str, *, live: bool = False) -> StoredVersion | None:
+        """The highest version recorded (live: leaving out dropped ones)."""
+        query = sa.select(story_versions).where(sv.story_id == story_id)
+        if live:
+            query = query.where(sv.dropped_at.is_(None))
+        with self.engine.connect() as c:
+            row = c.execute(query.order_by(sv.version.desc()).limit(1)).first()
         return StoredVersion.of(row) if row else None
 
     def has_content(self, story_id: str, content_hash: str) -> bool:
@@ -55,25 +92,23 @@ class Versions:
     def due(self, now: datetime) -> list[StoredVersion]:
         """Versions not yet released whose embargo, if any, has passed; oldest first."""
         return self._select(sa.select(story_versions)
-                            .where(sv.released_at.is_(None), sa.or_(sv.embargo.is_(None), sv.embargo <= now))
+                            .where(*WAITING, sa.or_(sv.embargo.is_(None), sv.embargo <= now))
                             .order_by(sv.version_created, sv.story_id, sv.version))
 
     def held(self, now: datetime) -> list[StoredVersion]:
         """Versions waiting for their embargo."""
-        return self._select(sa.select(story_versions).where(sv.released_at.is_(None), sv.embargo > now)
-                            .order_by(sv.embargo))
+        return self._select(sa.select(story_versions).where(*WAITING, sv.embargo > now).order_by(sv.embargo))
 
     def embargoed_unsent(self, now: datetime) -> list[StoredVersion]:
         """Held versions not yet sent early to the partners trusted with embargoed copy."""
         return self._select(sa.select(story_versions)
-                            .where(sv.released_at.is_(None), sv.embargo > now, sv.embargo_sent_at.is_(None))
+                            .where(*WAITING, sv.embargo > now, sv.embargo_sent_at.is_(None))
                             .order_by(sv.embargo))
 
     def next_embargo(self, now: datetime) -> datetime | None:
         """The earliest time a held version may go."""
         with self.engine.connect() as c:
-            return c.execute(sa.select(sa.func.min(sv.embargo)).where(sv.released_at.is_(None), sv.embargo > now)
-                             ).scalar()
+            return c.execute(sa.select(sa.func.min(sv.embargo)).where(*WAITING, sv.embargo > now)).scalar()
 
     def last_release(self) -> datetime | None:
         """When a version was last released: the feeds are as of then."""
