@@ -1,0 +1,34 @@
+"""The daemon's web layer: /healthz for probes, /metrics for Prometheus, and the desk's status page.
+
+Routes (GET only: any other method is 405 with `Allow: GET`; an unknown path is 404):
+  /healthz       health() as JSON: 200 when ok, 503 when not. Never needs the token: probes call it.
+  /metrics       the Metrics registry (metrics.py) through prometheus-client's own ASGI app.
+  /              the status page; /?story=ID shows where each version of that story went.
+  /api/status    the same data as JSON (/api/status?story=ID for one story).
+
+Read-only. On a loopback address it is open to this machine; on any other address it needs a token
+(WIREPUB_STATUS_TOKEN, handed in by the daemon): `Authorization: Bearer TOKEN`, or `?token=TOKEN` once in a
+browser, which answers with a cookie derived from the token and sends the browser on to the same page without
+the token in its address, so searches and refreshes work. The token is compared in constant time and is never
+logged nor shown; no query string is logged. A handler that fails answers 500 with a short message; the server
+carries on.
+
+Built on Starlette, served by uvicorn. This layer is about to grow an ingest API (JSON bodies, its own token per
+route, an OpenAPI description), and Starlette has what that needs while staying small (its one dependency is
+anyio): routes with their own methods and middleware (the per-route auth: security.RequireScope), requests
+with parsed query strings, cookies and JSON bodies, an authentication middleware that leaves what a request
+was granted in `request.auth`, exception handlers, and `starlette.schemas` for the OpenAPI description. It
+also mounts ASGI apps as they are, so /metrics is prometheus-client's own exposition (format negotiation,
+gzip) rather than a copy of it. A WSGI server (waitress, cheroot) would keep everything synchronous, but
+would need a WSGI framework on top of it for the same routing, and neither server has uvicorn's clean
+in-thread start and stop on an already bound socket. uvicorn runs on h11, pure Python: nothing compiled.
+
+  security.py   who may read what: the token, its cookie
+  app.py        the Starlette app: routes, answers, access log, failures
+  server.py     uvicorn in a thread: bind, start, close, port
+"""
+
+from wirepub.web.security import is_loopback
+from wirepub.web.server import OPEN_TO_NETWORK, WebServer, parse_listen
+
+__all__ = ["OPEN_TO_NETWORK", "WebServer", "is_loopback", "parse_listen"]
