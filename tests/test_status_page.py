@@ -436,6 +436,37 @@ def test_localhost_without_a_token_is_open_to_this_machine(sqlite_desk):
         assert Client(server.port).get("/")[0] == 200
 
 
+def test_on_loopback_the_server_answers_only_requests_that_name_this_machine(sqlite_desk):
+    """DNS rebinding: a page from evil.example points its own name at 127.0.0.1, and the browser then asks this
+    server for it with `Host: evil.example` and hands the answer to that page. Without a token the server
+    answers only requests whose Host names this machine; anything else gets 421."""
+    with WebServer("127.0.0.1:0", store=sqlite_desk.store, clock=sqlite_desk.clock, health=Health(),
+                   metrics=METRICS) as server:
+        client, port = Client(server.port), server.port
+        status, headers, body = client.get("/", {"Host": "evil.example"})
+        assert status == 421 and b"harbour-fire" not in body and b"this machine" in body
+        for host in ("evil.example", f"evil.example:{port}", "127.0.0.1.evil.example", f"localhost.evil.example:{port}",
+                     "192.0.2.10", "[2001:db8::1]", "::1", f"localhost:{port}x", ""):
+            for path in ("/", "/api/status", "/metrics", "/healthz", "/nope"):
+                assert client.get(path, {"Host": host})[0] == 421, (host, path)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:   # HTTP/1.0 may leave Host out
+            raw.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")
+            assert raw.recv(1024).startswith(b"HTTP/1.1 421 ")
+        for host in ("localhost", f"localhost:{port}", "LocalHost", "127.0.0.1", f"127.0.0.1:{port}", "[::1]",
+                     f"[::1]:{port}", f"127.0.0.2:{port}"):
+            status, _, body = client.get("/", {"Host": host})
+            assert status == 200 and b"harbour-fire" in body, host
+        assert client.get("/api/status")[0] == 200   # http.client's own Host: 127.0.0.1:PORT
+
+
+def test_with_a_token_the_token_decides_not_the_host(served):
+    """Beyond loopback (a Service name, a pod's address) every Host is fine; the token is what counts."""
+    server, client, _ = served
+    assert client.get("/", {"Host": "wirepub.newsroom.svc:8787"})[0] == 401
+    assert client.get("/", {"Host": "wirepub.newsroom.svc:8787", "Authorization": f"Bearer {TOKEN}"})[0] == 200
+    assert client.get("/healthz", {"Host": "10.1.2.3:8787"})[0] == 200
+
+
 # --- wirepub status --html -----------------------------------------------------------------------------------
 
 def test_status_html_writes_the_same_view_as_a_static_page(sqlite_desk, tmp_path, monkeypatch):

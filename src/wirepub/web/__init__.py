@@ -6,10 +6,11 @@ Routes (GET only: any other method is 405 with `Allow: GET`; an unknown path is 
   /              the status page; /?story=ID shows where each version of that story went.
   /api/status    the same data as JSON (/api/status?story=ID for one story).
 
-Read-only. On a loopback address it is open to this machine; on any other address it needs a token
-(WIREPUB_STATUS_TOKEN, handed in by the daemon): `Authorization: Bearer TOKEN`, or `?token=TOKEN` once in a
-browser, which answers with a cookie derived from the token and sends the browser on to the same page without
-the token in its address, so searches and refreshes work. The token is compared in constant time and is never
+Read-only. On a loopback address it is open to this machine, to requests that name it (Host: localhost,
+127.0.0.1, [::1], with or without the port; any other Host gets 421, which defeats DNS rebinding). On any other
+address it needs a token (WIREPUB_STATUS_TOKEN, handed in by the daemon): `Authorization: Bearer TOKEN`, or
+`?token=TOKEN` once in a browser, which answers with a cookie derived from the token and sends the browser on
+to the same page without the token in its address, so searches and refreshes work. The token is compared in constant time and is never
 logged nor shown; no query string is logged. A handler that fails answers 500 with a short message; the server
 carries on.
 
@@ -23,7 +24,7 @@ gzip) rather than a copy of it. A WSGI server (waitress, cheroot) would keep eve
 would need a WSGI framework on top of it for the same routing, and neither server has uvicorn's clean
 in-thread start and stop on an already bound socket. uvicorn runs on h11, pure Python: nothing compiled.
 
-  security.py   who may read what: the token, its cookie
+  security.py   who may read what: the token, its cookie, the Host check
   app.py        the Starlette app: routes, answers, access log, failures
   server.py     uvicorn in a thread: bind, start, close, port
 """

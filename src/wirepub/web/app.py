@@ -2,7 +2,8 @@
 
 Outermost first: Starlette's own last-resort 500; AccessLog (one debug line per request, path without its query
 string); Failures (a handler that raises answers a short 500, is logged with its traceback, and the server
-carries on); Starlette's AuthenticationMiddleware with TokenAuth (security.py); Starlette's exception
+carries on); on a loopback address without a token, LoopbackHostOnly (421 to a Host that does not name this
+machine); Starlette's AuthenticationMiddleware with TokenAuth (security.py); Starlette's exception
 middleware, turning 401/404/405 into this server's short texts; the router.
 
 Every handler that reads the store or calls the daemon is a plain function: Starlette runs it in a worker
@@ -34,7 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from wirepub.clock import Clock
 from wirepub.statuspage import render_status_page, status_view
 from wirepub.store import Store
-from wirepub.web.security import COOKIE, STATUS, RequireScope, TokenAuth
+from wirepub.web.security import COOKIE, STATUS, LoopbackHostOnly, RequireScope, TokenAuth
 
 log = logging.getLogger("wirepub.web")
 
@@ -58,9 +59,12 @@ ANSWERS = {
 }
 
 
-def build_app(*, store: Store, clock: Clock, health: Health, registry: Collector, auth: TokenAuth) -> Starlette:
+def build_app(*, store: Store, clock: Clock, health: Health, registry: Collector, auth: TokenAuth,
+              loopback_only: bool) -> Starlette:
+    """The app. `loopback_only` (a loopback listen address, no token): requests must name this machine."""
     handlers = _Handlers(store, clock, health, auth.cookie)
     needs_token = [Middleware(RequireScope, needed=STATUS)]
+    guard = [Middleware(LoopbackHostOnly)] if loopback_only else []
     app = Starlette(
         routes=[
             _Get("/healthz", handlers.healthz),
@@ -71,6 +75,7 @@ def build_app(*, store: Store, clock: Clock, health: Health, registry: Collector
         middleware=[
             Middleware(AccessLog),
             Middleware(Failures),
+            *guard,
             Middleware(AuthenticationMiddleware, backend=auth),
         ],
         exception_handlers={HTTPException: _short_answer},

@@ -52,7 +52,8 @@ class WebServer:
         if not token and not is_loopback(host):
             raise ConfigError(f"listen {listen}: {OPEN_TO_NETWORK}")
         _quiet_uvicorn()
-        app = build_app(store=store, clock=clock, health=health, registry=metrics, auth=TokenAuth(token))
+        app = build_app(store=store, clock=clock, health=health, registry=metrics, auth=TokenAuth(token),
+                        loopback_only=not token)
         config = uvicorn.Config(
             app, http=_H11, loop="asyncio", ws="none", lifespan="off", interface="asgi3",
             log_config=None, access_log=False, proxy_headers=False, server_header=False,
