@@ -271,8 +271,9 @@ def test_with_a_token_everything_but_healthz_needs_it(served, caplog):
     caplog.set_level(logging.DEBUG)
     server, client, health = served
     assert server.port > 0
-    status, headers, body = client.get("/healthz")
+    status, headers, body = client.get("/healthz", {"Authorization": f"Bearer {TOKEN}"})
     assert status == 200 and json.loads(body) == {"ok": True, "store": "reachable"}
+    assert client.get("/healthz")[0] == 200          # without the token too: probes call it
     health.ok = False
     assert client.get("/healthz")[0] == 503
 
@@ -330,6 +331,33 @@ def test_no_query_string_reaches_a_log_line_whoever_listens(served, caplog):
     assert "status page: method=GET path=/api/status status=200" in lines
     assert "status page: method=GET path=/nope status=404" in lines
     assert TOKEN not in caplog.text and "marker-in-query" not in caplog.text and "wrong" not in caplog.text
+
+
+def test_healthz_tells_a_caller_without_the_token_only_the_verdict(sqlite_desk):
+    """/healthz needs no token (probes call it), but what the daemon says of itself (its node name, the store's
+    error, which may name a database host) is for the desk: without the token, only {"status": ...}."""
+    facts = {"node": "desk-node-7", "last_collect": "2026-11-25T12:05:00+00:00", "status": "unhealthy",
+             "store": "unavailable: connection to server at db.internal (10.0.0.5), port 5432 failed"}
+    with WebServer("127.0.0.1:0", store=sqlite_desk.store, clock=sqlite_desk.clock, health=lambda: (False, dict(facts)),
+                   metrics=METRICS, token=TOKEN) as server:
+        client = Client(server.port)
+        for anonymous in ({}, {"Authorization": "Bearer wrong"}):
+            status, headers, body = client.get("/healthz", anonymous)
+            assert status == 503 and json.loads(body) == {"status": "unhealthy"}
+            assert headers["cache-control"] == "no-store"
+        assert json.loads(client.get("/healthz?token=wrong")[2]) == {"status": "unhealthy"}
+
+        cookie = client.get(f"/?token={TOKEN}")[1]["set-cookie"].split(";")[0]
+        for credentials in ({"Authorization": f"Bearer {TOKEN}"}, {"Cookie": cookie}):
+            status, _, body = client.get("/healthz", credentials)
+            assert status == 503 and json.loads(body) == facts
+        assert json.loads(client.get(f"/healthz?token={TOKEN}")[2]) == facts
+
+    # On loopback without a token, this machine is trusted: the full facts, as before.
+    with WebServer("127.0.0.1:0", store=sqlite_desk.store, clock=sqlite_desk.clock,
+                   health=lambda: (True, {**facts, "status": "ok", "store": "ok"}), metrics=METRICS) as server:
+        status, _, body = Client(server.port).get("/healthz")
+        assert status == 200 and json.loads(body)["node"] == "desk-node-7"
 
 
 def test_unknown_paths_other_methods_and_a_failing_handler(served):

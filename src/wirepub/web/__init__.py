@@ -1,7 +1,9 @@
 """The daemon's web layer: /healthz for probes, /metrics for Prometheus, and the desk's status page.
 
 Routes (GET only: any other method is 405 with `Allow: GET`; an unknown path is 404):
-  /healthz       health() as JSON: 200 when ok, 503 when not. Never needs the token: probes call it.
+  /healthz       health() as JSON: 200 when ok, 503 when not. Never needs the token: probes call it. When a
+                 token is set, a caller without it learns only {"status": ...}; node name and store error
+                 are for those with the token.
   /metrics       the Metrics registry (metrics.py) through prometheus-client's own ASGI app.
   /              the status page; /?story=ID shows where each version of that story went.
   /api/status    the same data as JSON (/api/status?story=ID for one story).
@@ -10,9 +12,9 @@ Read-only. On a loopback address it is open to this machine, to requests that na
 127.0.0.1, [::1], with or without the port; any other Host gets 421, which defeats DNS rebinding). On any other
 address it needs a token (WIREPUB_STATUS_TOKEN, handed in by the daemon): `Authorization: Bearer TOKEN`, or
 `?token=TOKEN` once in a browser, which answers with a cookie derived from the token and sends the browser on
-to the same page without the token in its address, so searches and refreshes work. The token is compared in constant time and is never
-logged nor shown; no query string is logged. A handler that fails answers 500 with a short message; the server
-carries on.
+to the same page without the token in its address, so searches and refreshes work. The token is compared in
+constant time and is never logged nor shown; no query string is logged. A handler that fails answers 500 with a
+short message; the server carries on.
 
 Built on Starlette, served by uvicorn. This layer is about to grow an ingest API (JSON bodies, its own token per
 route, an OpenAPI description), and Starlette has what that needs while staying small (its one dependency is

@@ -11,7 +11,7 @@
   is never stored in a browser). Every comparison is constant-time.
 
 Starlette's AuthenticationMiddleware runs TokenAuth on every request and leaves what it granted in
-`request.auth`; each route says what it needs (RequireScope); /healthz needs nothing.
+`request.auth`; each route says what it needs (RequireScope), and /healthz reads it to decide how much to say.
 """
 
 from __future__ import annotations
