@@ -14,6 +14,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -443,6 +444,63 @@ def test_a_connection_that_sends_no_whole_request_is_closed_when_idle(sqlite_des
             silent.close()
             halfway.close()
         assert Client(server.port).get("/healthz")[0] == 200
+
+
+@contextmanager
+def store_away(desk: Desk) -> Iterator[None]:
+    """The desk's store stops answering, then comes back: its SQLite file gone (a folder where it was, so it
+    cannot be opened, nor made anew), or its PostgreSQL database refusing connections, the open ones cut."""
+    url = desk.store.engine.url
+    desk.store.engine.dispose()
+    if url.get_backend_name() == "sqlite":
+        db = Path(str(url.database))
+        aside = db.with_name(db.name + ".away")
+        db.rename(aside)
+        db.mkdir()
+        try:
+            yield
+        finally:
+            db.rmdir()
+            aside.rename(db)
+        return
+    import psycopg
+
+    from stores import PG_SERVER
+
+    with psycopg.connect(PG_SERVER, autocommit=True) as admin:
+        admin.execute(f'ALTER DATABASE "{url.database}" ALLOW_CONNECTIONS false')
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [url.database])
+    try:
+        yield
+    finally:
+        with psycopg.connect(PG_SERVER, autocommit=True) as admin:
+            admin.execute(f'ALTER DATABASE "{url.database}" ALLOW_CONNECTIONS true')
+
+
+def test_while_the_store_is_away_the_page_says_so_and_refreshes_itself(desk, caplog):
+    with WebServer("127.0.0.1:0", store=desk.store, clock=desk.clock, health=Health(), metrics=METRICS) as server:
+        client = Client(server.port)
+        assert client.get("/?story=harbour-fire")[0] == 200
+        with store_away(desk):
+            status, headers, body = client.get("/?story=harbour-fire")
+            assert status == 503 and headers["content-type"] == "text/html; charset=utf-8"
+            assert headers["retry-after"] == "10" and "default-src 'none'" in headers["content-security-policy"]
+            doc = html.fromstring(body)
+            assert doc.xpath("//meta[@http-equiv='refresh']/@content") == ["10"]
+            said = " ".join(doc.xpath("string(//*[@id='store-away'])").lower().split())
+            assert "the store is not answering; the page refreshes itself" in said
+            assert b"internal error" not in body and b"Traceback" not in body and b"sqlalchemy" not in body.lower()
+
+            status, headers, body = client.get("/api/status?story=harbour-fire")
+            assert status == 503 and headers["content-type"] == "application/json"
+            assert json.loads(body) == {"error": "the store is not answering; try again in a few seconds",
+                                        "retry_after_seconds": 10}
+        status, _, body = client.get("/?story=harbour-fire")          # back: the page as ever
+        assert status == 200 and b"items/harbour-fire/v2.xml" in body
+        assert client.get("/api/status")[0] == 200
+    web = [r for r in caplog.records if r.name == "wirepub.web"]
+    assert any(r.getMessage().startswith("status page: store unavailable error=") for r in web)
+    assert not any(r.exc_info for r in web)       # said in one line, not as a failure with its traceback
 
 
 @pytest.mark.parametrize("listen", ["0.0.0.0:8080", ":8080", "192.0.2.10:8080", "desk.example:8080",

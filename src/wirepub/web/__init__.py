@@ -14,7 +14,8 @@ address it needs a token (WIREPUB_STATUS_TOKEN, handed in by the daemon): `Autho
 `?token=TOKEN` once in a browser, which answers with a cookie derived from the token and sends the browser on
 to the same page without the token in its address, so searches and refreshes work. The token is compared in
 constant time and is never logged nor shown; no query string is logged. A handler that fails answers 500 with a
-short message; the server carries on.
+short message; the server carries on. While the store does not answer, the page says so (503, and refreshes
+itself) and /api/status answers a JSON 503.
 
 Built on Starlette, served by uvicorn. This layer is about to grow an ingest API (JSON bodies, its own token per
 route, an OpenAPI description), and Starlette has what that needs while staying small (its one dependency is

@@ -6,6 +6,9 @@ carries on); on a loopback address without a token, LoopbackHostOnly (421 to a H
 machine); Starlette's AuthenticationMiddleware with TokenAuth (security.py); Starlette's exception
 middleware, turning 401/404/405 into this server's short texts; the router.
 
+A store that does not answer (sqlalchemy's errors) is no failure of the server: the page says so in a page of its
+own (503, refreshing itself) and /api/status in JSON (503).
+
 Every handler that reads the store or calls the daemon is a plain function: Starlette runs it in a worker
 thread, so a slow store never holds the event loop (and /healthz keeps answering). /metrics is
 prometheus-client's own ASGI app, handed what the registry collected in a worker thread for the same reason.
@@ -22,6 +25,7 @@ from urllib.parse import urlencode
 from prometheus_client import make_asgi_app
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -52,6 +56,32 @@ PAGE_HEADERS = {
 }
 NO_STORE = {"Cache-Control": "no-store"}
 FAILED = "internal error in wirepub's status page; the daemon's log says what\n"
+STORE_AWAY = "the store is not answering; try again in a few seconds"
+RETRY = {"Retry-After": str(PAGE_REFRESH_SECONDS)}
+STORE_AWAY_PAGE = f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="refresh" content="{PAGE_REFRESH_SECONDS}">
+<meta name="referrer" content="no-referrer">
+<title>[store away] wirepub delivery status</title>
+<style>
+  body {{ margin: 0; padding: 1rem 1.5rem 3rem; font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto,
+         "Noto Sans", "DejaVu Sans", sans-serif; color: #1d232a; background: #fff; }}
+  h1 {{ font-size: 1.35rem; margin: 0 0 1rem; padding-bottom: .5rem; border-bottom: 2px solid #1d232a; }}
+  .bad {{ font-weight: 600; color: #8a1c14; background: #fde2e1; padding: .5rem .75rem; }}
+  .muted {{ color: #5b6670; }}
+</style>
+</head>
+<body>
+<h1>wirepub delivery status</h1>
+<p class="bad" id="store-away">The store is not answering; the page refreshes itself every {PAGE_REFRESH_SECONDS}
+seconds.</p>
+<p class="muted">The daemon keeps trying the store; its log says why it is away.</p>
+</body>
+</html>
+"""
 ANSWERS = {
     401: "a token is needed: Authorization: Bearer TOKEN, or ?token=TOKEN\n",
     404: "not found: try / (the status page), /api/status, /metrics or /healthz\n",
@@ -127,12 +157,26 @@ class _Handlers:
             response = Response(status_code=303, headers={"Location": target, **PAGE_HEADERS})
             response.set_cookie(COOKIE, self.cookie, path="/", httponly=True, samesite="strict")
             return response
-        view = status_view(self.store, self.clock.now(), story=story)
+        try:
+            view = status_view(self.store, self.clock.now(), story=story)
+        except SQLAlchemyError as exc:
+            _store_away(exc)
+            return HTMLResponse(STORE_AWAY_PAGE, status_code=503, headers={**PAGE_HEADERS, **RETRY})
         return HTMLResponse(render_status_page(view, refresh_seconds=PAGE_REFRESH_SECONDS), headers=PAGE_HEADERS)
 
     def api_status(self, request: Request) -> Response:
-        view = status_view(self.store, self.clock.now(), story=request.query_params.get("story") or None)
+        try:
+            view = status_view(self.store, self.clock.now(), story=request.query_params.get("story") or None)
+        except SQLAlchemyError as exc:
+            _store_away(exc)
+            return JSONText({"error": STORE_AWAY, "retry_after_seconds": PAGE_REFRESH_SECONDS}, status_code=503,
+                            headers={**NO_STORE, **RETRY})
         return JSONText(view.as_json(), headers=NO_STORE)
+
+
+def _store_away(exc: SQLAlchemyError) -> None:
+    error = (str(exc).splitlines() or [type(exc).__name__])[0][:300]   # the first line: no SQL, no parameters
+    log.warning("status page: store unavailable error=%s", error)
 
 
 class MetricsApp:
