@@ -234,18 +234,23 @@ class AccessLog:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        status: int | str = "-"
+        logged = False
 
-        async def send_noting_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
+        def log_line(status: int | str) -> None:
+            nonlocal logged
+            logged = True
+            log.debug("status page: method=%s path=%s status=%s", scope["method"], scope["path"], status)
+
+        async def send_logging(message: Message) -> None:
+            if message["type"] == "http.response.start" and not logged:
+                log_line(message["status"])   # before the answer leaves: a client that has it finds it logged
             await send(message)
 
         try:
-            await self.app(scope, receive, send_noting_status)
+            await self.app(scope, receive, send_logging)
         finally:
-            log.debug("status page: method=%s path=%s status=%s", scope["method"], scope["path"], status)
+            if not logged:
+                log_line("-")
 
 
 class Failures:
