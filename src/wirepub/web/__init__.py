@@ -18,14 +18,15 @@ short message; the server carries on. While the store does not answer, the page 
 itself) and /api/status answers a JSON 503.
 
 Built on Starlette, served by uvicorn. This layer is about to grow an ingest API (JSON bodies, its own token per
-route, an OpenAPI description), and Starlette has what that needs while staying small (its one dependency is
-anyio): routes with their own methods and middleware (the per-route auth: security.RequireScope), requests
-with parsed query strings, cookies and JSON bodies, an authentication middleware that leaves what a request
-was granted in `request.auth`, exception handlers, and `starlette.schemas` for the OpenAPI description. It
-also mounts ASGI apps as they are, so /metrics is prometheus-client's own exposition (format negotiation,
-gzip) rather than a copy of it. A WSGI server (waitress, cheroot) would keep everything synchronous, but
-would need a WSGI framework on top of it for the same routing, and neither server has uvicorn's clean
-in-thread start and stop on an already bound socket. uvicorn runs on h11, pure Python: nothing compiled.
+route, an OpenAPI description), and Starlette has what that needs while staying small (it needs only anyio):
+routes with their own methods and middleware (the per-route auth: security.RequireScope), requests with parsed
+query strings, cookies and JSON bodies, an authentication middleware that leaves what a request was granted in
+`request.auth`, exception handlers, and `starlette.schemas` for the OpenAPI description. It mounts ASGI apps as
+they are, so /metrics is prometheus-client's own exposition (format negotiation, gzip), not a copy of it.
+A WSGI server (waitress, cheroot) would do as well at serving from a thread, and would keep every handler
+synchronous like the store; but WSGI brings no routing, auth or request parsing, so a framework would have to
+come on top or be written here. Being async costs little: Starlette runs plain-function handlers (every one
+that reads the store) in worker threads. uvicorn runs on h11, pure Python: nothing compiled.
 
   security.py   who may read what: the token, its cookie, the Host check
   app.py        the Starlette app: routes, answers, access log, failures
