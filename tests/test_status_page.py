@@ -10,7 +10,11 @@ import json
 import logging
 import os
 import shutil
+import socket
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,6 +22,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from lxml import html
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
 
 from conftest import REPO
 from wirepub import app
@@ -240,15 +246,21 @@ class Health:
         return self.ok, {"ok": self.ok, "store": "reachable"}
 
 
-def metrics() -> str:
-    return '# TYPE wirepub_deliveries gauge\nwirepub_deliveries{state="dead"} 2\n'
+def metrics_registry() -> CollectorRegistry:
+    """What /metrics serves: a registry, as the daemon hands over Metrics.registry."""
+    registry = CollectorRegistry()
+    Gauge("wirepub_deliveries", "Deliveries by state.", ["state"], registry=registry).labels("dead").set(2)
+    return registry
+
+
+METRICS = metrics_registry()
 
 
 @pytest.fixture
 def served(sqlite_desk: Desk) -> Iterator[tuple[WebServer, Client, Health]]:
     health = Health()
     server = WebServer("127.0.0.1:0", store=sqlite_desk.store, clock=sqlite_desk.clock, health=health,
-                       metrics=metrics, token=TOKEN)
+                       metrics=METRICS, token=TOKEN)
     server.start()
     yield server, Client(server.port), health
     server.close()
@@ -258,8 +270,9 @@ def test_with_a_token_everything_but_healthz_needs_it(served, caplog):
     caplog.set_level(logging.DEBUG)
     server, client, health = served
     assert server.port > 0
-    status, headers, body = client.get("/healthz")
+    status, headers, body = client.get("/healthz", {"Authorization": f"Bearer {TOKEN}"})
     assert status == 200 and json.loads(body) == {"ok": True, "store": "reachable"}
+    assert client.get("/healthz")[0] == 200          # without the token too: probes call it
     health.ok = False
     assert client.get("/healthz")[0] == 503
 
@@ -276,7 +289,7 @@ def test_with_a_token_everything_but_healthz_needs_it(served, caplog):
     assert "default-src 'none'" in headers["content-security-policy"]
     status, headers, body = client.get("/metrics", bearer)
     assert status == 200 and headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
-    assert body.decode() == metrics()
+    assert body == generate_latest(METRICS) and b'wirepub_deliveries{state="dead"} 2.0' in body
     status, headers, body = client.get("/api/status?story=harbour-fire", bearer)
     data = json.loads(body)
     assert status == 200 and data["story"]["found"] and {p["partner"] for p in data["partners"]} == {
@@ -296,6 +309,56 @@ def test_with_a_token_everything_but_healthz_needs_it(served, caplog):
     assert any("path=/metrics" in r.getMessage() for r in caplog.records)
 
 
+def test_no_query_string_reaches_a_log_line_whoever_listens(served, caplog):
+    """The access log is wirepub's, at debug, without the query string; uvicorn's own (which writes the query
+    string) stays off even when its logger has a handler of its own."""
+    caplog.set_level(logging.DEBUG)
+    server, client, _ = served
+    uvicorn_access = logging.getLogger("uvicorn.access")
+    seen: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())  # type: ignore[method-assign]
+    uvicorn_access.addHandler(handler)
+    try:
+        assert client.get(f"/?token={TOKEN}&story=marker-in-query")[0] == 303
+        assert client.get("/api/status?story=marker-in-query", {"Authorization": f"Bearer {TOKEN}"})[0] == 200
+        assert client.get("/nope?token=wrong")[0] == 404
+    finally:
+        uvicorn_access.removeHandler(handler)
+    assert seen == []
+    lines = [r.getMessage() for r in caplog.records if r.name == "wirepub.web"]
+    assert "status page: method=GET path=/api/status status=200" in lines
+    assert "status page: method=GET path=/nope status=404" in lines
+    assert TOKEN not in caplog.text and "marker-in-query" not in caplog.text and "wrong" not in caplog.text
+
+
+def test_healthz_tells_a_caller_without_the_token_only_the_verdict(sqlite_desk):
+    """/healthz needs no token (probes call it), but what the daemon says of itself (its node name, the store's
+    error, which may name a database host) is for the desk: without the token, only {"status": ...}."""
+    facts = {"node": "desk-node-7", "last_collect": "2026-11-25T12:05:00+00:00", "status": "unhealthy",
+             "store": "unavailable: connection to server at db.internal (10.0.0.5), port 5432 failed"}
+    with WebServer("127.0.0.1:0", store=sqlite_desk.store, clock=sqlite_desk.clock, health=lambda: (False, dict(facts)),
+                   metrics=METRICS, token=TOKEN) as server:
+        client = Client(server.port)
+        for anonymous in ({}, {"Authorization": "Bearer wrong"}):
+            status, headers, body = client.get("/healthz", anonymous)
+            assert status == 503 and json.loads(body) == {"status": "unhealthy"}
+            assert headers["cache-control"] == "no-store"
+        assert json.loads(client.get("/healthz?token=wrong")[2]) == {"status": "unhealthy"}
+
+        cookie = client.get(f"/?token={TOKEN}")[1]["set-cookie"].split(";")[0]
+        for credentials in ({"Authorization": f"Bearer {TOKEN}"}, {"Cookie": cookie}):
+            status, _, body = client.get("/healthz", credentials)
+            assert status == 503 and json.loads(body) == facts
+        assert json.loads(client.get(f"/healthz?token={TOKEN}")[2]) == facts
+
+    # On loopback without a token, this machine is trusted: the full facts, as before.
+    with WebServer("127.0.0.1:0", store=sqlite_desk.store, clock=sqlite_desk.clock,
+                   health=lambda: (True, {**facts, "status": "ok", "store": "ok"}), metrics=METRICS) as server:
+        status, _, body = Client(server.port).get("/healthz")
+        assert status == 200 and json.loads(body)["node"] == "desk-node-7"
+
+
 def test_unknown_paths_other_methods_and_a_failing_handler(served):
     server, client, health = served
     assert client.get("/nope")[0] == 404
@@ -311,7 +374,7 @@ def test_unknown_paths_other_methods_and_a_failing_handler(served):
 
 def test_a_keep_alive_connection_serves_several_requests_and_close_ends_it(sqlite_desk):
     server = WebServer("127.0.0.1:0", store=sqlite_desk.store, clock=sqlite_desk.clock, health=Health(),
-                       metrics=metrics)
+                       metrics=METRICS)
     with server:
         conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
         for path in ("/healthz", "/", "/api/status", "/?story=budget"):
@@ -324,23 +387,168 @@ def test_a_keep_alive_connection_serves_several_requests_and_close_ends_it(sqlit
     server.close()                            # twice is harmless
 
 
+class StuckCollector:
+    """A collector that waits, as the ledger's does on a store that does not answer, until it is released."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def collect(self) -> Iterator[Metric]:
+        self.entered.set()
+        self.release.wait(60)
+        yield GaugeMetricFamily("wirepub_store_up", "1 if the store answered this scrape.", value=1)
+
+
+def test_a_scrape_waiting_on_the_store_holds_up_no_other_request(sqlite_desk):
+    """/metrics is prometheus-client's ASGI app, which collects on the event loop; the registry is collected in
+    a worker thread first, so /healthz (the probes) and the page answer while a scrape waits."""
+    stuck = StuckCollector()
+    registry = CollectorRegistry()
+    registry.register(stuck)
+    Gauge("wirepub_held_versions", "Story versions held under embargo.", registry=registry).set(3)
+    with WebServer("127.0.0.1:0", store=sqlite_desk.store, clock=sqlite_desk.clock, health=Health(),
+                   metrics=registry) as server, ThreadPoolExecutor(1) as pool:
+        client = Client(server.port)
+        try:
+            scrape = pool.submit(client.get, "/metrics")
+            assert stuck.entered.wait(10)
+            assert client.get("/healthz")[0] == 200
+            assert client.get("/api/status")[0] == 200
+        finally:
+            stuck.release.set()
+        status, headers, body = scrape.result(timeout=10)
+        assert status == 200 and b"wirepub_store_up 1.0" in body
+        assert b"wirepub_held_versions 3.0" in body
+        # prometheus-client's own app: OpenMetrics when asked for, ?name[]= to pick series
+        status, headers, body = client.get("/metrics", {"Accept": "application/openmetrics-text"})
+        assert headers["content-type"].startswith("application/openmetrics-text") and body.endswith(b"# EOF\n")
+        status, headers, body = client.get("/metrics?name[]=wirepub_held_versions")
+        assert status == 200 and b"wirepub_held_versions 3.0" in body and b"wirepub_store_up" not in body
+
+
+def test_a_connection_that_sends_no_whole_request_is_closed_when_idle(sqlite_desk):
+    """uvicorn only times out a connection idle after a response; one that never finishes a request is closed
+    too, as http.server's socket timeout did."""
+    with WebServer("127.0.0.1:0", store=sqlite_desk.store, clock=sqlite_desk.clock, health=Health(),
+                   metrics=METRICS, idle_timeout=1) as server:
+        silent = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        halfway = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        halfway.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")   # and never the blank line
+        try:
+            assert silent.recv(1024) == b""    # closed by the server (a timeout here raises)
+            assert halfway.recv(1024) == b""
+        finally:
+            silent.close()
+            halfway.close()
+        assert Client(server.port).get("/healthz")[0] == 200
+
+
+@contextmanager
+def store_away(desk: Desk) -> Iterator[None]:
+    """The desk's store stops answering, then comes back: its SQLite file gone (a folder where it was, so it
+    cannot be opened, nor made anew), or its PostgreSQL database refusing connections, the open ones cut."""
+    url = desk.store.engine.url
+    desk.store.engine.dispose()
+    if url.get_backend_name() == "sqlite":
+        db = Path(str(url.database))
+        aside = db.with_name(db.name + ".away")
+        db.rename(aside)
+        db.mkdir()
+        try:
+            yield
+        finally:
+            db.rmdir()
+            aside.rename(db)
+        return
+    import psycopg
+
+    from stores import PG_SERVER
+
+    with psycopg.connect(PG_SERVER, autocommit=True) as admin:
+        admin.execute(f'ALTER DATABASE "{url.database}" ALLOW_CONNECTIONS false')
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [url.database])
+    try:
+        yield
+    finally:
+        with psycopg.connect(PG_SERVER, autocommit=True) as admin:
+            admin.execute(f'ALTER DATABASE "{url.database}" ALLOW_CONNECTIONS true')
+
+
+def test_while_the_store_is_away_the_page_says_so_and_refreshes_itself(desk, caplog):
+    with WebServer("127.0.0.1:0", store=desk.store, clock=desk.clock, health=Health(), metrics=METRICS) as server:
+        client = Client(server.port)
+        assert client.get("/?story=harbour-fire")[0] == 200
+        with store_away(desk):
+            status, headers, body = client.get("/?story=harbour-fire")
+            assert status == 503 and headers["content-type"] == "text/html; charset=utf-8"
+            assert headers["retry-after"] == "10" and "default-src 'none'" in headers["content-security-policy"]
+            doc = html.fromstring(body)
+            assert doc.xpath("//meta[@http-equiv='refresh']/@content") == ["10"]
+            said = " ".join(doc.xpath("string(//*[@id='store-away'])").lower().split())
+            assert "the store is not answering; the page refreshes itself" in said
+            assert b"internal error" not in body and b"Traceback" not in body and b"sqlalchemy" not in body.lower()
+
+            status, headers, body = client.get("/api/status?story=harbour-fire")
+            assert status == 503 and headers["content-type"] == "application/json"
+            assert json.loads(body) == {"error": "the store is not answering; try again in a few seconds",
+                                        "retry_after_seconds": 10}
+        status, _, body = client.get("/?story=harbour-fire")          # back: the page as ever
+        assert status == 200 and b"items/harbour-fire/v2.xml" in body
+        assert client.get("/api/status")[0] == 200
+    web = [r for r in caplog.records if r.name == "wirepub.web"]
+    assert any(r.getMessage().startswith("status page: store unavailable error=") for r in web)
+    assert not any(r.exc_info for r in web)       # said in one line, not as a failure with its traceback
+
+
 @pytest.mark.parametrize("listen", ["0.0.0.0:8080", ":8080", "192.0.2.10:8080", "desk.example:8080",
                                     "[::]:8080"])
 def test_open_to_the_network_without_a_token_is_refused(listen, sqlite_desk):
     with pytest.raises(ConfigError, match="would be open to the network; set WIREPUB_STATUS_TOKEN"):
-        WebServer(listen, store=sqlite_desk.store, clock=sqlite_desk.clock, health=Health(), metrics=metrics)
+        WebServer(listen, store=sqlite_desk.store, clock=sqlite_desk.clock, health=Health(), metrics=METRICS)
 
 
 @pytest.mark.parametrize("listen", ["127.0.0.1", "127.0.0.1:http", "127.0.0.1:70000"])
 def test_a_listen_that_is_no_host_and_port_is_refused(listen, sqlite_desk):
     with pytest.raises(ConfigError, match="HOST:PORT"):
-        WebServer(listen, store=sqlite_desk.store, clock=sqlite_desk.clock, health=Health(), metrics=metrics)
+        WebServer(listen, store=sqlite_desk.store, clock=sqlite_desk.clock, health=Health(), metrics=METRICS)
 
 
 def test_localhost_without_a_token_is_open_to_this_machine(sqlite_desk):
     with WebServer("localhost:0", store=sqlite_desk.store, clock=sqlite_desk.clock, health=Health(),
-                   metrics=metrics) as server:
+                   metrics=METRICS) as server:
         assert Client(server.port).get("/")[0] == 200
+
+
+def test_on_loopback_the_server_answers_only_requests_that_name_this_machine(sqlite_desk):
+    """DNS rebinding: a page from evil.example points its own name at 127.0.0.1, and the browser then asks this
+    server for it with `Host: evil.example` and hands the answer to that page. Without a token the server
+    answers only requests whose Host names this machine; anything else gets 421."""
+    with WebServer("127.0.0.1:0", store=sqlite_desk.store, clock=sqlite_desk.clock, health=Health(),
+                   metrics=METRICS) as server:
+        client, port = Client(server.port), server.port
+        status, headers, body = client.get("/", {"Host": "evil.example"})
+        assert status == 421 and b"harbour-fire" not in body and b"this machine" in body
+        for host in ("evil.example", f"evil.example:{port}", "127.0.0.1.evil.example", f"localhost.evil.example:{port}",
+                     "192.0.2.10", "[2001:db8::1]", "::1", f"localhost:{port}x", ""):
+            for path in ("/", "/api/status", "/metrics", "/healthz", "/nope"):
+                assert client.get(path, {"Host": host})[0] == 421, (host, path)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:   # HTTP/1.0 may leave Host out
+            raw.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")
+            assert raw.recv(1024).startswith(b"HTTP/1.1 421 ")
+        for host in ("localhost", f"localhost:{port}", "LocalHost", "127.0.0.1", f"127.0.0.1:{port}", "[::1]",
+                     f"[::1]:{port}", f"127.0.0.2:{port}"):
+            status, _, body = client.get("/", {"Host": host})
+            assert status == 200 and b"harbour-fire" in body, host
+        assert client.get("/api/status")[0] == 200   # http.client's own Host: 127.0.0.1:PORT
+
+
+def test_with_a_token_the_token_decides_not_the_host(served):
+    """Beyond loopback (a Service name, a pod's address) every Host is fine; the token is what counts."""
+    server, client, _ = served
+    assert client.get("/", {"Host": "wirepub.newsroom.svc:8787"})[0] == 401
+    assert client.get("/", {"Host": "wirepub.newsroom.svc:8787", "Authorization": f"Bearer {TOKEN}"})[0] == 200
+    assert client.get("/healthz", {"Host": "10.1.2.3:8787"})[0] == 200
 
 
 # --- wirepub status --html -----------------------------------------------------------------------------------
@@ -413,7 +621,7 @@ def test_the_desk_reads_the_page_in_a_real_browser(sqlite_desk, browser):
     from selenium.webdriver.support.ui import WebDriverWait
 
     server = WebServer("127.0.0.1:0", store=sqlite_desk.store, clock=sqlite_desk.clock, health=Health(),
-                       metrics=metrics, token=TOKEN)
+                       metrics=METRICS, token=TOKEN)
     with server:
         base = f"http://127.0.0.1:{server.port}"
         browser.get(f"{base}/?token={TOKEN}")                      # the token once; then the cookie

@@ -86,7 +86,7 @@ class Daemon:
         self.publisher = Publisher(self.config, store, clock=self.clock)
         metrics = Metrics(store, self.clock)
         self.web = WebServer(self.settings.listen, store=store, clock=self.clock, health=self.health,
-                             metrics=metrics.render, token=os.environ.get(TOKEN_ENV) or None)
+                             metrics=metrics.registry, token=os.environ.get(TOKEN_ENV) or None)
         self.web.start()
         deliverer = Deliverer(self.config, store, self.clock, node=self.settings.node, lease=self.settings.lease,
                               observe=metrics.observe)
