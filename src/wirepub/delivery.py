@@ -9,10 +9,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
-import socket
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -21,13 +19,16 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from wirepub.clock import Clock
-from wirepub.config import Config, process_start
+from wirepub.config import Config
+from wirepub.errors import WirepubError
 from wirepub.logs import facts
 from wirepub.partners import DeliveryPolicy, Partner
+from wirepub.queues import Loop, PartnerQueue, release_orphaned_leases
 from wirepub.store import DueDelivery, Outcome, Store
 from wirepub.transports import DeliveryError, Destination, Put
 from wirepub.transports.pool import TransportPool
-from wirepub.vocabulary import DeliveryKind, DeliveryState
+from wirepub.urls import shown
+from wirepub.vocabulary import DeliveryKind, DeliveryState, NoticeKind
 
 log = logging.getLogger("wirepub.delivery")
 
@@ -55,82 +56,6 @@ class DeliveryReport:
     dead: list[str] = field(default_factory=list)     # given up on
 
 
-@dataclass
-class _PartnerQueue:
-    """What one partner has claimed and not yet attempted, and what it has in flight. Items (and deletions)
-    go before feeds, and a feed waits until none of the partner's items is in flight: a feed follows the
-    items it lists."""
-
-    limit: int
-    items: deque[DueDelivery] = field(default_factory=deque)
-    feeds: deque[DueDelivery] = field(default_factory=deque)
-    items_in_flight: int = 0
-    in_flight: int = 0
-    exhausted: bool = False   # its last claim came back short: nothing more is due until woken or polled
-
-    def add(self, claimed: list[DueDelivery]) -> None:
-        for d in claimed:
-            (self.feeds if d.kind == DeliveryKind.FEED else self.items).append(d)
-
-    def next(self) -> DueDelivery | None:
-        if self.in_flight >= self.limit:
-            return None
-        if self.items:
-            return self.items.popleft()
-        if self.feeds and self.items_in_flight == 0:
-            return self.feeds.popleft()
-        return None
-
-    def ready(self) -> bool:
-        """Has something it could start now."""
-        return bool(self.items or (self.feeds and self.items_in_flight == 0))
-
-    def waiting(self) -> int:
-        return len(self.items) + len(self.feeds)
-
-    def drain(self) -> list[DueDelivery]:
-        held = [*self.items, *self.feeds]
-        self.items.clear()
-        self.feeds.clear()
-        return held
-
-
-@dataclass
-class _Loop:
-    """The state of one run of the delivery loop."""
-
-    queues: dict[str, _PartnerQueue]
-    bodies: dict[str, bytes]
-    due_by: datetime | None          # push: only what was due when it started
-    keep: bool                       # the daemon keeps outcomes while the store is away; push raises
-    futures: dict[Future[Outcome], DueDelivery] = field(default_factory=dict)
-    outcomes: list[Outcome] = field(default_factory=list)
-    deadline: float | None = None    # set at stop: when to give up waiting for what is in flight
-    last_claim: float = field(default_factory=time.monotonic)
-    last_flush: float = field(default_factory=time.monotonic)
-    last_renew: float = field(default_factory=time.monotonic)
-
-
-def release_orphaned_leases(store: Store, node: str, now: datetime) -> list[str]:
-    """Give back leases whose owner is certainly gone: this very node name (a previous run of it), or a
-    process on this host that no longer runs (a push or daemon killed with SIGKILL). Leases of other hosts
-    run out by themselves after daemon.lease seconds. Returns the owners released."""
-    host = socket.gethostname()
-    gone = []
-    for owner in store.ledger.lease_owners(now):
-        parts = owner.split(":")
-        if owner == node:
-            gone.append(owner)
-        elif len(parts) == 3 and parts[0] == host and parts[1].isdigit() and parts[2] != "?":
-            started = process_start(int(parts[1]))
-            if started != parts[2]:
-                gone.append(owner)
-    for owner in gone:
-        store.ledger.release_leases(owner)
-        log.info("leases of a process that is gone given back", extra=facts(owner=owner))
-    return gone
-
-
 class Deliverer:
     """Takes due deliveries from the store (leased to this node, so that several nodes share them) and
     attempts them on a thread pool, each partner up to its own limit."""
@@ -147,10 +72,48 @@ class Deliverer:
         self.rng = rng or random.Random()
         self.observe = observe
         self.partners = {p.name: p for p in config.partners}
+        self.misconfigured: dict[str, str] = {}   # partner -> why it cannot be used as configured
 
     def locations(self) -> list[str]:
-        """Where the documents land, said for people: one per destination of every partner."""
-        return [self.pool.get(d).location for p in self.config.partners for d in p.destinations]
+        """Where the documents land, said for people: one per destination of every usable partner."""
+        self.check_partners()
+        return [self.pool.get(d).location for p in self.config.partners if p.name not in self.misconfigured
+                for d in p.destinations]
+
+    def check_partners(self, *, only_bad: bool = False) -> None:
+        """Open every destination's transport. A partner whose transport cannot be opened (a secret not set, a
+        bad option, a missing CA file) is misconfigured: its deliveries wait in the ledger, the trouble is
+        logged once and told to every status page (a notice), and every other partner goes on. Looked at
+        again at every poll, so a fixed one resumes."""
+        for partner in self.config.partners:
+            if only_bad and partner.name not in self.misconfigured:
+                continue
+            try:
+                for destination in partner.destinations:
+                    self.pool.get(destination)
+            except WirepubError as exc:
+                self._misconfigured(partner.name, str(exc))
+            else:
+                self._usable(partner.name)
+
+    def _misconfigured(self, partner: str, why: str) -> None:
+        if self.misconfigured.get(partner) == why:
+            return
+        self.misconfigured[partner] = why
+        log.error("partner misconfigured; its deliveries wait", extra=facts(partner=partner, error=why))
+        self._notice(lambda: self.store.notices.raise_(NoticeKind.MISCONFIGURED, partner, self.node, why,
+                                                      self.clock.now()))
+
+    def _usable(self, partner: str) -> None:
+        if self.misconfigured.pop(partner, None) is not None:
+            log.info("partner usable again", extra=facts(partner=partner))
+            self._notice(lambda: self.store.notices.clear(NoticeKind.MISCONFIGURED, partner, self.node))
+
+    def _notice(self, write: Callable[[], None]) -> None:
+        try:
+            write()
+        except sa.exc.SQLAlchemyError as exc:
+            log.warning("could not record a notice", extra=facts(error=_brief(exc)))
 
     def close(self) -> None:
         self.pool.close()
@@ -167,7 +130,8 @@ class Deliverer:
         back what was claimed and not started, and wait up to grace seconds for what is in flight."""
         report = DeliveryReport()
         self._release_orphans(until_idle)
-        loop = _Loop({name: _PartnerQueue(p.delivery.partner_concurrency) for name, p in self.partners.items()},
+        self.check_partners()
+        loop = Loop({name: PartnerQueue(p.delivery.partner_concurrency) for name, p in self.partners.items()},
                      bodies if bodies is not None else {}, due_by=self.clock.now() if until_idle else None,
                      keep=not until_idle)
         concurrency = self.config.delivery.concurrency
@@ -208,7 +172,7 @@ class Deliverer:
                 raise
             log.warning("could not look for orphaned leases", extra=facts(error=_brief(exc)))
 
-    def _refill(self, loop: _Loop, wake: threading.Event | None, poll: float) -> None:
+    def _refill(self, loop: Loop, wake: threading.Event | None, poll: float) -> None:
         """Claim more work where a partner's queue runs low; after a wake or a poll, partners whose last
         claim came back short are asked again."""
         if (wake is not None and wake.is_set()) or time.monotonic() - loop.last_claim >= poll:
@@ -217,6 +181,8 @@ class Deliverer:
             for q in loop.queues.values():
                 q.exhausted = False
             loop.last_claim = time.monotonic()
+            if self.misconfigured:
+                self.check_partners(only_bad=True)
         try:
             self._claim(loop.queues, loop.due_by)
         except sa.exc.SQLAlchemyError as exc:
@@ -226,7 +192,7 @@ class Deliverer:
             for q in loop.queues.values():
                 q.exhausted = True  # until the next poll
 
-    def _reap(self, loop: _Loop, report: DeliveryReport) -> None:
+    def _reap(self, loop: Loop, report: DeliveryReport) -> None:
         """Wait a little for attempts in flight, and take the outcomes of those that ended."""
         done, _ = wait(loop.futures, timeout=0.25, return_when=FIRST_COMPLETED)
         for future in done:
@@ -240,7 +206,7 @@ class Deliverer:
             if self.observe is not None:
                 self.observe(d, outcome)
 
-    def _bookkeep(self, loop: _Loop) -> None:
+    def _bookkeep(self, loop: Loop) -> None:
         """Outcomes to the ledger in batches; leases on what is still held renewed in time."""
         now = time.monotonic()
         if len(loop.outcomes) >= BOOKKEEPING_BATCH or (loop.outcomes and now - loop.last_flush >= FLUSH_SECONDS):
@@ -251,7 +217,7 @@ class Deliverer:
                         [d.id for d in loop.futures.values()])
             loop.last_renew = now
 
-    def _dispatch(self, queues: dict[str, _PartnerQueue], futures: dict[Future[Outcome], DueDelivery],
+    def _dispatch(self, queues: dict[str, PartnerQueue], futures: dict[Future[Outcome], DueDelivery],
                   pool: ThreadPoolExecutor, bodies: dict[str, bytes], concurrency: int) -> None:
         """Start what may start: round robin over partners, each up to its own limit; and a partner that
         already has work in flight never takes a worker that a partner with none would need, so hanging
@@ -272,11 +238,11 @@ class Deliverer:
                     q.items_in_flight += d.kind != DeliveryKind.FEED
                     progress = True
 
-    def _claim(self, queues: dict[str, _PartnerQueue], due_by: datetime | None) -> None:
+    def _claim(self, queues: dict[str, PartnerQueue], due_by: datetime | None) -> None:
         """Refill a partner's queue when it runs low, in one claim of several rounds' worth: one ledger
         transaction per few dozen deliveries, not per delivery. Leases on what waits are renewed."""
         for name, q in queues.items():
-            if q.exhausted or q.waiting() >= q.limit:
+            if q.exhausted or q.waiting() >= q.limit or name in self.misconfigured:
                 continue
             want = PREFETCH * q.limit - q.waiting() - q.in_flight
             if want <= 0:
@@ -318,7 +284,10 @@ class Deliverer:
     def _attempt(self, d: DueDelivery, bodies: dict[str, bytes]) -> Outcome:
         partner = self.partners[d.partner]
         try:
-            destination = next((x for x in partner.destinations if x.url == d.destination), Destination(d.destination))
+            destination = next((x for x in partner.destinations if shown(x.url) == d.destination),
+                               Destination(d.destination))
+            if d.kind == DeliveryKind.FEED and not self.store.ledger.is_open(d.id):
+                return Outcome(d.id, DeliveryState.SUPERSEDED, self.clock.now())  # a newer copy came meanwhile
             body = bodies.get(d.sha256)
             if body is None:
                 body = self.store.ledger.document_body(d.sha256)
@@ -357,6 +326,8 @@ class Deliverer:
         if outcome.state == DeliveryState.DELIVERED:
             report.delivered += 1
             log.info("delivered", extra=_facts(d))
+        elif outcome.state == DeliveryState.SUPERSEDED:
+            log.debug("not sent: a newer copy of this feed came meanwhile", extra=_facts(d))
         elif outcome.state == DeliveryState.FAILED:
             assert outcome.next_attempt_at is not None
             report.failed.append(f"{what}: {outcome.error}; next attempt {_at(outcome.next_attempt_at)}")

@@ -77,11 +77,21 @@ class Feeds:
         page_size = max(self.max_items, PAGE)
         while len(chosen) < self.max_items:
             page = self.store.versions.latest_released(limit=page_size, offset=offset)
-            chosen += [s for s in map(self.story_of, page) if in_feed(s, partner)]
+            chosen += [s for s in self._stories(page) if in_feed(s, partner)]
             if len(page) < page_size:
                 break
             offset += len(page)
         return chosen[:self.max_items]
+
+    def _stories(self, page: list[StoredVersion]) -> list[Story]:
+        out = []
+        for version in page:
+            try:
+                out.append(self.story_of(version))
+            except WirepubError as exc:  # a stored story this wirepub cannot read: left out, said once per rebuild
+                log.error("stored story left out of the feeds", extra=facts(story=version.story_id,
+                                                                             version=version.version, error=str(exc)))
+        return out
 
     @staticmethod
     def admit(batch: LedgerBatch, row: NewDelivery) -> None:

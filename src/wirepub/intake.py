@@ -13,6 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
 from wirepub.clock import Clock
 from wirepub.errors import StoryError
 from wirepub.logs import facts
@@ -53,12 +55,21 @@ class Intake:
         recorded: list[Story] = []
         for claimed in self._settle_claims(collected.stories, report):
             report.warnings.extend(claimed.warnings)
+            clash = self._clash(claimed)
+            if clash is not None:
+                self.reject(Rejection(claimed.origin, clash), report)
+                continue
             story = self._settle_version(claimed)
             if story is None:
                 report.unchanged += 1
                 self.source.done(claimed.origin)
                 continue
-            before = self.store.versions.record(_new_version(story), self.clock.now())
+            try:
+                before = self.store.versions.record(_new_version(story), self.clock.now())
+            except (sa.exc.DataError, sa.exc.IntegrityError) as exc:   # this row, not the store, is the problem
+                self.reject(Rejection(story.origin, StoryError(
+                    f"the store refused it ({str(exc.orig).splitlines()[0][:200]})", file=story.origin)), report)
+                continue
             if before is None:
                 self.source.done(story.origin)
                 recorded.append(story)
@@ -74,6 +85,21 @@ class Intake:
                     "a published version never changes: give this one the next version number",
                     file=story.origin, field="version")), report)
         return recorded
+
+    def _clash(self, story: Story) -> StoryError | None:
+        """Two different stories that would share an id (file names that give the same id, ids that differ
+        only in case, which collide on case-insensitive destinations), named both."""
+        twin = self.store.versions.case_twin(story.id)
+        if twin is not None:
+            return StoryError(f"the id {story.id!r} differs only in case from the story {twin!r}, and they would "
+                              "overwrite each other on case-insensitive destinations; give it another id",
+                              file=story.origin, field="id")
+        if story.named_by is not None:
+            others = sorted({Path(o).name for o in self.store.versions.origins(story.id)} - {story.named_by})
+            if others:
+                return StoryError(f"its file name gives the story id {story.id!r}, which {others[0]} already has "
+                                  "(a different story); rename one of the files", file=story.origin, field="id")
+        return None
 
     def reject(self, rejection: Rejection, report: PushReport) -> None:
         report.rejected.append(rejection)

@@ -15,7 +15,7 @@ from prometheus_client.registry import Collector
 from wirepub.clock import Clock
 from wirepub.logs import facts
 from wirepub.store import DueDelivery, Outcome, Store
-from wirepub.vocabulary import DeliveryKind, DeliveryState
+from wirepub.vocabulary import DeliveryKind, DeliveryState, NoticeKind
 
 log = logging.getLogger("wirepub.metrics")
 
@@ -54,6 +54,9 @@ class _LedgerCollector(Collector):
             now = self.clock.now()
             rows = self.store.reads.status(now)
             held = self.store.reads.held_count(now)
+            failed = len(self.store.reads.failed_versions())
+            misconfigured = {n.subject for n in self.store.notices.all() if n.kind == NoticeKind.MISCONFIGURED}
+            collect_failing = {n.node for n in self.store.notices.all() if n.kind == NoticeKind.COLLECT_FAILING}
         except sa.exc.SQLAlchemyError as exc:
             log.warning("metrics: store unavailable", extra=facts(error=str(exc).splitlines()[0]))
             up.add_metric([], 0)
@@ -77,3 +80,12 @@ class _LedgerCollector(Collector):
         yield depth
         yield oldest
         yield GaugeMetricFamily("wirepub_held_versions", "Story versions held under embargo.", value=held)
+        yield GaugeMetricFamily("wirepub_failed_versions", "Story versions held back because they cannot be "
+                                "rendered (fix or `wirepub drop` them).", value=failed)
+        bad = GaugeMetricFamily("wirepub_partner_misconfigured", "1 for a partner that cannot be used as "
+                                "configured (its deliveries wait).", labels=["partner"])
+        for name in sorted(misconfigured | {r["partner"] for r in rows}):
+            bad.add_metric([name], 1 if name in misconfigured else 0)
+        yield bad
+        yield GaugeMetricFamily("wirepub_collect_failing_nodes", "Nodes whose collects keep failing.",
+                                value=len(collect_failing))

@@ -114,7 +114,7 @@ class Publisher:
         story or the template is fixed."""
         where = {"partner": "-", "format": "-"}
         try:
-            latest = self.store.versions.latest(version.story_id)
+            latest = self.store.versions.latest(version.story_id, live=True)
             if latest is not None and latest.version > version.version:
                 # A newer version (a correction, a kill) arrived before this one went out: it replaces it.
                 held = version.embargo is not None and now < version.embargo
@@ -136,7 +136,9 @@ class Publisher:
                 batch.releases.append((story.id, story.version))
                 report.released.append((story.id, story.version))
         except WirepubError as exc:
+            # Held back, visibly, until a corrected file replaces it or it is dropped: never retried for ever.
             report.failures.append(str(exc))
+            self.store.versions.mark_failed(version.story_id, version.version, str(exc), now)
             log.error("release held back", extra=facts(story=version.story_id, version=version.version,
                                                        destination="-", error=str(exc), **where))
 

@@ -14,6 +14,7 @@ from wirepub.formats import FeedFormat, Format, ItemFormat, RenderContext
 from wirepub.partners import Partner
 from wirepub.store import NewDelivery
 from wirepub.story import Story
+from wirepub.urls import shown
 from wirepub.validate import Validator
 from wirepub.vocabulary import DeliveryKind, FormatKind
 
@@ -68,8 +69,9 @@ class Renderer:
 
 
 def rows(partner: Partner, doc: Document, kind: DeliveryKind, not_before: datetime | None) -> list[NewDelivery]:
-    """One ledger row per destination of the partner for this document."""
-    return [NewDelivery(partner=partner.name, destination=dest.url, path=doc.path, format=doc.format, kind=kind,
+    """One ledger row per destination of the partner for this document (the destination as urls.shown says
+    it: a secret in a URL never reaches the ledger)."""
+    return [NewDelivery(partner=partner.name, destination=shown(dest.url), path=doc.path, format=doc.format, kind=kind,
                         media_type=doc.media_type, body=doc.data, sha256=doc.sha256, story_id=doc.story_id,
                         version=doc.version, not_before=not_before)
             for dest in partner.destinations]

@@ -39,6 +39,16 @@ BLOCK_TAGS = frozenset(
     ["p", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "dl", "blockquote", "pre", "div", "table", "figure"]
 )
 
+# What every format's validator takes: libxml2 refuses XML nested deeper than 256 (the body sits some ten
+# levels down in a NewsML-G2 item), and a body of more elements than this is not a story.
+MAX_DEPTH = 100
+MAX_ELEMENTS = 50_000
+
+
+class BodyTooComplex(ValueError):
+    """A body nested too deeply or with too many elements for the formats' validators."""
+
+
 # XML 1.0 allows tab, LF, CR and everything from U+0020 up, except surrogates and U+FFFE/U+FFFF.
 _XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
@@ -77,6 +87,7 @@ def clean_body(raw: str, body_format: str | None) -> CleanBody:
     if not cleaned.strip():
         return CleanBody("", "", removed)
     root = lxml.html.fragment_fromstring(cleaned, create_parent="div")
+    _check_shape(root)
     _normalise_attributes(root)
     return CleanBody(_to_xhtml(root), " ".join(root.text_content().split()), removed)
 
@@ -122,6 +133,20 @@ def _normalise_attributes(root: lxml.html.HtmlElement) -> None:
                 del el.attrib[name]
             elif fixed != value:
                 el.attrib[name] = fixed
+
+
+def _check_shape(root: lxml.html.HtmlElement) -> None:
+    """Refuse a body the validators would refuse later, for ever, on every run (BodyTooComplex)."""
+    count = 0
+    stack = [(root, 0)]
+    while stack:
+        element, depth = stack.pop()
+        count += 1
+        if depth > MAX_DEPTH:
+            raise BodyTooComplex(f"elements nested more than {MAX_DEPTH} deep; no format can carry that")
+        if count > MAX_ELEMENTS:
+            raise BodyTooComplex(f"more than {MAX_ELEMENTS:,} elements; no format can carry that")
+        stack.extend((child, depth + 1) for child in element)
 
 
 def _paragraphs(text: str) -> list[str]:

@@ -19,7 +19,7 @@ from jsonschema.exceptions import best_match
 
 from wirepub.errors import StoryError
 from wirepub.resources import schema_path
-from wirepub.sanitize import clean_body, xml_forbidden_char
+from wirepub.sanitize import BodyTooComplex, clean_body, xml_forbidden_char
 
 TEASER_CHARS = 300
 RTL_LANGUAGES = frozenset({"ar", "arc", "ckb", "dv", "fa", "he", "ks", "ps", "sd", "ug", "ur", "yi"})
@@ -90,6 +90,7 @@ class Story:
     correction: str | None = None
     withdrawal_note: str | None = None
     media: tuple[Media, ...] = ()
+    named_by: str | None = None      # the file name the source made the id from (plain text), if it did
     warnings: tuple[str, ...] = field(default=(), compare=False)
     document: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -221,7 +222,10 @@ def story_from_document(
     d = dict(document)
     times = _times(d, origin, defaults)
     version_created, first_created = times["version_created"], times["first_created"]
-    body = clean_body(d["body"], d.get("body_format"))
+    try:
+        body = clean_body(d["body"], d.get("body_format"))
+    except BodyTooComplex as exc:
+        raise StoryError(str(exc), file=origin, field="body") from None
     warnings = (
         (f"{origin}: body: removed what the allow-list does not keep: {', '.join(body.removed)}",)
         if body.removed else ()

@@ -58,6 +58,8 @@ def push(config: Config, *, clock: Clock | None = None, source_dir: Path | None 
         sender = deliverer(config, store, clock)
         try:
             report.destinations = sender.locations()
+            report.failures += [f"partner {name} is misconfigured, so its deliveries wait: {why}"
+                                for name, why in sender.misconfigured.items()]
             start = time.perf_counter()
             publisher.collect(report, progress, settle=config.settle, wait=True)
             report.seconds["collect"] = time.perf_counter() - start
@@ -99,3 +101,10 @@ def _add(report: PushReport, outcome: DeliveryReport) -> None:
     report.written += outcome.delivered
     report.retrying.extend(outcome.failed)
     report.dead.extend(outcome.dead)
+
+
+def drop(config: Config, story_id: str, version: int, *, clock: Clock | None = None) -> bool:
+    """Give up on a version that was never released (one that cannot be rendered, usually): it is never
+    released, and its file no longer comes back as a failure. False if there is no such unreleased version."""
+    with opened(config) as store:
+        return store.versions.drop(story_id, version, (clock or SystemClock()).now())

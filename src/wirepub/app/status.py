@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -11,22 +11,31 @@ from wirepub.app.publish import opened
 from wirepub.clock import Clock, SystemClock
 from wirepub.config import Config
 from wirepub.statuspage import write_status_page as _write_page
+from wirepub.store import Store
 
 
 @dataclass(frozen=True, slots=True)
 class Status:
     at: datetime
     partners: list[dict[str, Any]]     # per partner: counts by state, last_error, oldest_pending_seconds
+    failed_versions: list[dict[str, Any]] = field(default_factory=list)   # held back: cannot be rendered
+    notices: list[dict[str, Any]] = field(default_factory=list)           # failing collects, misconfigured
 
     @property
     def ok(self) -> bool:
-        return not any(p["dead"] for p in self.partners)
+        return not (any(p["dead"] for p in self.partners) or self.failed_versions or self.notices)
+
+
+def _status(store: Store, now: datetime) -> Status:
+    return Status(now, store.reads.status(now), store.reads.failed_versions(),
+                  [{"kind": n.kind, "subject": n.subject, "node": n.node, "message": n.message, "since": n.first_at}
+                   for n in store.notices.all()])
 
 
 def status(config: Config, *, clock: Clock | None = None) -> Status:
     now = (clock or SystemClock()).now()
     with opened(config) as store:
-        return Status(now, store.reads.status(now))
+        return _status(store, now)
 
 
 def write_status_page(config: Config, path: Path, *, story: str | None = None,
@@ -35,4 +44,4 @@ def write_status_page(config: Config, path: Path, *, story: str | None = None,
     now = (clock or SystemClock()).now()
     with opened(config) as store:
         _write_page(store, now, path, story=story)
-        return Status(now, store.reads.status(now))
+        return _status(store, now)

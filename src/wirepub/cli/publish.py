@@ -170,4 +170,22 @@ def resend(obj: Context, story_id: str, partner: str | None, as_json: bool) -> N
     _delivered(result, "documents resent", as_json)
 
 
-COMMANDS = (init, push, run, retry, resend)
+@click.command()
+@command_config_option
+@click.argument("story_id")
+@click.argument("version", type=click.IntRange(min=1))
+@click.pass_obj
+def drop(obj: Context, story_id: str, version: int) -> None:
+    """Give up on VERSION of STORY_ID, never released (one that cannot be rendered, usually): it is never
+    released, and `wirepub status` no longer reports it. To publish the story instead, drop a corrected file
+    under the same version."""
+    try:
+        dropped = app.drop(obj.config, story_id, version)
+    except WirepubError as exc:
+        fail(str(exc))
+    if not dropped:
+        fail(f"story {story_id} has no unreleased version {version} to drop", EXIT_FAILED)
+    click.echo(f"dropped {story_id} v{version}: it will not be released")
+
+
+COMMANDS = (init, push, run, retry, resend, drop)

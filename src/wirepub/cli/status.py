@@ -37,7 +37,19 @@ def status(obj: Context, as_json: bool, html_file: Path | None, story_id: str | 
         click.echo(f"wrote {html_file}")
     elif as_json:
         print_json(result.partners)
-    elif not result.partners:
+    else:
+        _print_status(result)
+    sys.exit(0 if result.ok else EXIT_FAILED)
+
+
+def _print_status(result: app.Status) -> None:
+    for n in result.notices:
+        click.secho(f"{n['kind']}: {n['subject'] if n['subject'] != '-' else n['node']}: {n['message']}", fg="red")
+    for f in result.failed_versions:
+        click.secho(f"failed version: {f['story_id']} v{f['version']} ({f['headline'] or ''}): {f['failure']}; "
+                    f"fix it (a corrected file, same version) or `wirepub drop {f['story_id']} {f['version']}`",
+                    fg="red")
+    if not result.partners:
         click.echo("nothing delivered or waiting yet")
     else:
         click.echo(f"{'partner':20} {'pending':>8} {'delivered':>10} {'failed':>7} {'dead':>5} {'oldest pending':>15}")
@@ -47,7 +59,6 @@ def status(obj: Context, as_json: bool, html_file: Path | None, story_id: str | 
                        f"{age:>15}")
             if r["last_error"]:
                 click.secho(f"  last error: {r['last_error']}", fg="yellow")
-    sys.exit(0 if result.ok else EXIT_FAILED)
 
 
 @click.group(invoke_without_command=True)

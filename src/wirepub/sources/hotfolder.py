@@ -119,7 +119,9 @@ class HotFolder:
         raw, mtime = _read_regular_file(ref, origin)
         document = document_of(raw, os.path.basename(ref), origin)
         defaults = dataclasses.replace(self._defaults, version_created=datetime.fromtimestamp(mtime, UTC))
-        return story_from_document(document, origin=ref, defaults=defaults)
+        story = story_from_document(document, origin=ref, defaults=defaults)
+        named = SUFFIXES[os.path.splitext(ref)[1].lower()] == "text"   # plain text: the id is its file name's
+        return dataclasses.replace(story, named_by=os.path.basename(origin)) if named else story
 
     def reject(self, rejection: Rejection) -> None:
         """Move a file of the hot folder that cannot be published into the rejected folder, with the reason

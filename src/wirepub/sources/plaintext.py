@@ -13,6 +13,9 @@ dict for ``schemas/story.schema.json``; the caller adds version, status, languag
 from __future__ import annotations
 
 import re
+import unicodedata
+
+from anyascii import anyascii
 
 __all__ = ["BODY_MIN_CHARS", "parse_plain_text", "slug_id"]
 
@@ -59,11 +62,12 @@ _MAX_ID_CHARS = 128  # the contract's id pattern allows 1 + 127 characters
 
 
 def slug_id(name: str) -> str:
-    """A story id from a file name: lower case, runs of other characters as '-', no '..', no edge '-' or '.'.
+    """A story id from a file name: transliterated into ASCII (Москва -> Moskva, Київ -> Kyiv, 東京 ->
+    DongJing), lower case, runs of other characters as '-', no '..', no edge '-' or '.'.
 
     Raises ValueError when nothing usable is left.
     """
-    slug = re.sub(r"[^a-z0-9._-]+", "-", name.lower())
+    slug = re.sub(r"[^a-z0-9._-]+", "-", anyascii(unicodedata.normalize("NFC", name)).lower())
     slug = re.sub(r"\.{2,}", ".", slug)
     slug = slug.lstrip("-._").rstrip("-.")  # the contract wants a letter or digit first
     slug = slug[:_MAX_ID_CHARS].rstrip("-.")

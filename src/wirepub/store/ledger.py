@@ -105,10 +105,15 @@ class Ledger:
         now + lease_seconds. One statement: PostgreSQL skips rows another node has locked (FOR UPDATE SKIP
         LOCKED); SQLite takes its write lock before reading. A node that dies leaves its leases to expire,
         and then any node takes the work over. due_by (default now) leaves out retries scheduled later."""
+        other = deliveries.alias("other")
+        in_flight = sa.exists().where(other.c.partner == d.partner, other.c.destination == d.destination,
+                                      other.c.path == d.path, other.c.id != d.id, other.c.lease_owner.is_not(None),
+                                      other.c.lease_until >= now)
         chosen = (
             sa.select(d.id)
             .where(d.state.in_(OPEN_STATES), sa.or_(d.next_attempt_at.is_(None), d.next_attempt_at <= (due_by or now)),
-                   sa.or_(d.lease_until.is_(None), d.lease_until < now))
+                   sa.or_(d.lease_until.is_(None), d.lease_until < now),
+                   sa.or_(d.kind != DeliveryKind.FEED, ~in_flight))   # one copy of a feed path in flight at a time
             .order_by(FEEDS_LAST, d.id).limit(limit)
             .with_for_update(skip_locked=True)
         )
@@ -162,10 +167,23 @@ class Ledger:
             query = query.where(d.lease_owner == node)
         query = query.values(state=sa.bindparam("st"), attempts=d.attempts + 1, next_attempt_at=sa.bindparam("nxt"),
                              last_error=sa.bindparam("err"), delivered_at=sa.bindparam("at"),
-                             lease_owner=None, lease_until=None)
+                             delivered_by=sa.bindparam("by"), lease_owner=None, lease_until=None)
+        attempted = [o for o in outcomes if o.state != DeliveryState.SUPERSEDED]
         with self.engine.begin() as c:
-            c.execute(query, [{"oid": o.id, "st": o.state, "nxt": o.next_attempt_at, "err": o.error,
-                               "at": o.at if o.state == DeliveryState.DELIVERED else None} for o in outcomes])
+            if attempted:
+                c.execute(query, [{"oid": o.id, "st": o.state, "nxt": o.next_attempt_at, "err": o.error,
+                                   "at": o.at if o.state == DeliveryState.DELIVERED else None,
+                                   "by": node if o.state == DeliveryState.DELIVERED else None} for o in attempted])
+            if node is not None:   # rows superseded while in flight keep no lease: the newer copy may go now
+                for chunk in _chunks([o.id for o in outcomes], 500):
+                    c.execute(deliveries.update().where(d.id.in_(chunk), d.lease_owner == node)
+                              .values(lease_owner=None, lease_until=None))
+
+    def is_open(self, delivery_id: int) -> bool:
+        """Is this delivery still waiting (not superseded meanwhile)?"""
+        with self.engine.connect() as c:
+            state = c.execute(sa.select(d.state).where(d.id == delivery_id)).scalar()
+        return state in OPEN_STATES
 
     def next_attempt(self) -> datetime | None:
         with self.engine.connect() as c:
@@ -207,7 +225,13 @@ class Ledger:
     def requeue(self, *, now: datetime, partner: str | None = None, include_dead: bool = False) -> int:
         """Make failed (and, if asked, dead) deliveries due now; dead ones get a fresh set of attempts."""
         states = (DeliveryState.FAILED, DeliveryState.DEAD) if include_dead else (DeliveryState.FAILED,)
-        query = deliveries.update().where(d.state.in_(states))
+        other = deliveries.alias("other")
+        newer = sa.exists().where(other.c.partner == d.partner, other.c.destination == d.destination,
+                                  other.c.path == d.path, other.c.id != d.id,
+                                  sa.or_(other.c.created_at > d.created_at,
+                                         sa.and_(other.c.created_at == d.created_at, other.c.id > d.id)))
+        # An old copy of a feed is never sent again over a newer one, not even by hand.
+        query = deliveries.update().where(d.state.in_(states), sa.or_(d.kind != DeliveryKind.FEED, ~newer))
         if partner:
             query = query.where(d.partner == partner)
         with self.engine.begin() as c:
