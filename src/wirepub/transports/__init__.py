@@ -8,8 +8,9 @@ The contract every transport keeps:
   where the protocol has a place for it (an HTTP header, object metadata) the Put's idempotency_key goes
   with it, so a receiver can drop a re-send after a crash.
 - Writes are atomic where the protocol allows (temporary name then rename: file, SFTP, FTP).
-- Failure raises DeliveryError, saying whether trying again later can help (retryable) and, when the
-  other side said so, after how many seconds (retry_after). Secrets never appear in its message.
+- Failure raises a DeliveryError (transports.errors: Unreachable, Throttled, Refused, Misconfigured), saying
+  whether trying again later can help (retryable) and, when the other side said so, after how many seconds
+  (retry_after). Secrets never appear in its message.
 """
 
 from __future__ import annotations
@@ -24,8 +25,14 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from wirepub.errors import ConfigError, DestinationError
+from wirepub.errors import ConfigError
+from wirepub.transports.errors import DeliveryError, Misconfigured, Refused, Throttled, Unreachable
 from wirepub.vocabulary import PutKind
+
+__all__ = [
+    "TRANSPORTS", "DeliveryError", "Destination", "Misconfigured", "Put", "Refused", "Throttled", "Transport",
+    "Unreachable", "ca_context", "open_transport", "secret_from_env", "seconds_option", "text_option",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +55,6 @@ class Put:
     story_id: str | None = None
     version: int | None = None
     idempotency_key: str = ""           # stable per delivery: the same key for every attempt
-
-
-class DeliveryError(DestinationError):
-    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retryable = retryable
-        self.retry_after = retry_after
 
 
 class Transport(Protocol):
