@@ -4,6 +4,9 @@ Adding a transport touches no format: a transport only sees a Put (relative path
 the names of what it carries) and the destination's own settings from wirepub.toml.
 
 The contract every transport keeps:
+- It is built as ``cls(destination, *, base_dir, clock=None)``: relative paths in its options are relative to
+  base_dir (wirepub.toml's folder); time comes from clock (wirepub.clock.SystemClock when None).
+- Its options are checked against its JSON Schema (schemas/transports/, see transports.options).
 - put() is idempotent for one Put: delivering the same bytes at the same path again is harmless, and
   where the protocol has a place for it (an HTTP header, object metadata) the Put's idempotency_key goes
   with it, so a receiver can drop a re-send after a crash.
@@ -11,6 +14,7 @@ The contract every transport keeps:
 - Failure raises a DeliveryError (transports.errors: Unreachable, Throttled, Refused, Misconfigured), saying
   whether trying again later can help (retryable) and, when the other side said so, after how many seconds
   (retry_after). Secrets never appear in its message.
+
 """
 
 from __future__ import annotations
@@ -22,16 +26,19 @@ import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from wirepub.errors import ConfigError
 from wirepub.transports.errors import DeliveryError, Misconfigured, Refused, Throttled, Unreachable
 from wirepub.vocabulary import PutKind
 
+if TYPE_CHECKING:
+    from wirepub.clock import Clock
+
 __all__ = [
     "TRANSPORTS", "DeliveryError", "Destination", "Misconfigured", "Put", "Refused", "Throttled", "Transport",
-    "Unreachable", "ca_context", "open_transport", "secret_from_env", "seconds_option", "text_option",
+    "Unreachable", "ca_context", "open_transport", "secret_from_env",
 ]
 
 
@@ -98,24 +105,6 @@ def secret_from_env(shown: str, options: Mapping[str, Any], option: str, *, name
     return value
 
 
-def text_option(shown: str, options: Mapping[str, Any], name: str) -> str | None:
-    """An optional non-empty string option, trimmed."""
-    value = options.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"{shown}: option {name} must be a non-empty string")
-    return value.strip()
-
-
-def seconds_option(shown: str, options: Mapping[str, Any], name: str, default: float) -> float:
-    """A timeout option: a finite number of seconds above 0."""
-    value = options.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < float("inf"):
-        raise ConfigError(f"{shown}: option {name} must be a number of seconds above 0")
-    return float(value)
-
-
 def ca_context(shown: str, ca_file: Any, base_dir: Path) -> tuple[ssl.SSLContext, Path | None]:
     """The TLS context for a destination: the system's CA store (SSL_CERT_FILE / SSL_CERT_DIR honoured), or
     only the CA certificate(s) in the ca_file option (relative to wirepub.toml's folder); and that file."""
@@ -132,6 +121,10 @@ def ca_context(shown: str, ca_file: Any, base_dir: Path) -> tuple[ssl.SSLContext
         raise ConfigError(f"{shown}: option ca_file: {path} is not a PEM file of CA certificates ({exc})") from None
 
 
+class TransportClass(Protocol):
+    def __call__(self, destination: Destination, *, base_dir: Path, clock: Clock | None = None) -> Transport: ...
+
+
 # scheme -> "module:Class"; modules are imported only when a destination uses them.
 TRANSPORTS = {
     "file": "wirepub.transports.file:FileTransport",
@@ -143,18 +136,19 @@ TRANSPORTS = {
     "ftps": "wirepub.transports.ftp:FTPTransport",
 }
 
-
-def open_transport(destination: Destination | str, *, base_dir: Path) -> Transport:
+def open_transport(destination: Destination | str, *, base_dir: Path, clock: Clock | None = None) -> Transport:
     """The transport for a destination. A URL without a scheme is a local folder."""
     dest = Destination(destination) if isinstance(destination, str) else destination
     target = TRANSPORTS.get(dest.scheme)
     if target is None:
         raise ConfigError(f"destination {dest.url!r}: no transport for scheme {dest.scheme!r} "
                           f"(wirepub has: {', '.join(sorted(TRANSPORTS))})")
-    module_name, class_name = target.split(":")
+    module_name, _, attribute = target.partition(":")
     try:
-        cls = getattr(importlib.import_module(module_name), class_name)
-    except ImportError as exc:
+        found: Any = importlib.import_module(module_name.strip())
+        for name in attribute.strip().split("."):
+            found = getattr(found, name)
+    except (ImportError, AttributeError, ValueError) as exc:
         raise ConfigError(f"destination {dest.url!r}: the {dest.scheme} transport is not available ({exc})") from None
-    transport: Transport = cls(dest, base_dir=base_dir)
-    return transport
+    cls: TransportClass = found
+    return cls(dest, base_dir=base_dir, clock=clock)
