@@ -15,14 +15,20 @@ The contract every transport keeps:
   whether trying again later can help (retryable) and, when the other side said so, after how many seconds
   (retry_after). Secrets never appear in its message.
 
+Besides wirepub's own, other packages may offer transports for other schemes, by an entry point in the group
+``wirepub.transports`` (name: the scheme; value: ``"module:Class"``), loaded the first time a destination
+names a scheme wirepub does not have.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
+import logging
 import os
 import re
 import ssl
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +46,7 @@ __all__ = [
     "TRANSPORTS", "DeliveryError", "Destination", "Misconfigured", "Put", "Refused", "Throttled", "Transport",
     "Unreachable", "ca_context", "open_transport", "secret_from_env",
 ]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +132,7 @@ class TransportClass(Protocol):
     def __call__(self, destination: Destination, *, base_dir: Path, clock: Clock | None = None) -> Transport: ...
 
 
-# scheme -> "module:Class"; modules are imported only when a destination uses them.
+# scheme -> "module:Class"; modules are imported only when a destination uses them. Plugins are added to it.
 TRANSPORTS = {
     "file": "wirepub.transports.file:FileTransport",
     "s3": "wirepub.transports.s3:S3Transport",
@@ -135,10 +142,34 @@ TRANSPORTS = {
     "ftp": "wirepub.transports.ftp:FTPTransport",
     "ftps": "wirepub.transports.ftp:FTPTransport",
 }
+ENTRY_POINT_GROUP = "wirepub.transports"
+_plugins_loaded = False
+_plugins_lock = threading.Lock()
+
+
+def load_plugins() -> None:
+    """Add the transports of installed packages' ``wirepub.transports`` entry points to TRANSPORTS, once.
+    wirepub's own come first: a plugin naming a scheme that is already there is left out (and logged)."""
+    global _plugins_loaded
+    with _plugins_lock:
+        if _plugins_loaded:
+            return
+        _plugins_loaded = True
+        for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            scheme = entry.name.strip().lower()
+            if scheme in TRANSPORTS:
+                if TRANSPORTS[scheme] != entry.value:
+                    log.warning("transport plugin left out: scheme %s is taken scheme=%s plugin=%s kept=%s",
+                                scheme, scheme, entry.value, TRANSPORTS[scheme])
+                continue
+            TRANSPORTS[scheme] = entry.value
+
 
 def open_transport(destination: Destination | str, *, base_dir: Path, clock: Clock | None = None) -> Transport:
     """The transport for a destination. A URL without a scheme is a local folder."""
     dest = Destination(destination) if isinstance(destination, str) else destination
+    if dest.scheme not in TRANSPORTS:
+        load_plugins()
     target = TRANSPORTS.get(dest.scheme)
     if target is None:
         raise ConfigError(f"destination {dest.url!r}: no transport for scheme {dest.scheme!r} "
