@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "TRANSPORTS", "DeliveryError", "Destination", "Misconfigured", "Put", "Refused", "Throttled", "Transport",
-    "Unreachable", "ca_context", "open_transport", "secret_from_env",
+    "Unreachable", "ca_context", "content_type", "open_transport", "secret_from_env",
 ]
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,15 @@ class Transport(Protocol):
 
 
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_TEXT_TYPES = re.compile(r"(text/[^;]+|[^/;]+/([^;]+\+)?(xml|json))\Z")
+
+
+def content_type(media_type: str) -> str:
+    """The Content-Type to send or store: UTF-8 said explicitly for XML, JSON and text documents."""
+    base = media_type.split(";", 1)[0].strip().lower()
+    if _TEXT_TYPES.match(base) and "charset=" not in media_type.lower():
+        return f"{media_type}; charset=utf-8"
+    return media_type
 
 
 def secret_from_env(shown: str, options: Mapping[str, Any], option: str, *, name_check: re.Pattern[str] | None = None

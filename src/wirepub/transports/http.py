@@ -56,17 +56,8 @@ import httpx
 from wirepub import __version__
 from wirepub.clock import Clock, SystemClock
 from wirepub.errors import ConfigError
-from wirepub.transports import Destination, Put, ca_context, secret_from_env
-from wirepub.transports.errors import (
-    Case,
-    ErrorTable,
-    Facts,
-    Misconfigured,
-    Refused,
-    Throttled,
-    Unreachable,
-    cause_of,
-)
+from wirepub.transports import Destination, Put, ca_context, content_type, secret_from_env
+from wirepub.transports.errors import Case, ErrorTable, Facts, Misconfigured, Refused, Throttled, Unreachable, cause_of
 from wirepub.transports.options import check_options
 from wirepub.vocabulary import PutKind
 
@@ -86,16 +77,7 @@ RESERVED_HEADERS = frozenset({
 })
 
 _HEADER_VALUE = re.compile(r"[\x20-\x7e\t]*\Z")
-_TEXT_TYPES = re.compile(r"(text/[^;]+|[^/;]+/([^;]+\+)?(xml|json))\Z")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def content_type(media_type: str) -> str:
-    """The Content-Type to send: UTF-8 said explicitly for XML, JSON and text documents."""
-    base = media_type.split(";", 1)[0].strip().lower()
-    if _TEXT_TYPES.match(base) and "charset=" not in media_type.lower():
-        return f"{media_type}; charset=utf-8"
-    return media_type
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:

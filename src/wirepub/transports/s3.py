@@ -48,17 +48,8 @@ from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from wirepub.clock import Clock, SystemClock
 from wirepub.errors import ConfigError, DestinationError
-from wirepub.transports import Destination, Put, secret_from_env
-from wirepub.transports.errors import (
-    Case,
-    DeliveryError,
-    ErrorTable,
-    Facts,
-    Misconfigured,
-    Refused,
-    Throttled,
-    Unreachable,
-)
+from wirepub.transports import DeliveryError, Destination, Put, content_type, secret_from_env
+from wirepub.transports.errors import Case, ErrorTable, Facts, Misconfigured, Refused, Throttled, Unreachable
 from wirepub.transports.options import check_options
 from wirepub.vocabulary import PutKind
 
@@ -83,7 +74,6 @@ DENIED_CODES = frozenset({"AccessDenied", "AllAccessDisabled", "AccountProblem"}
 REGION_CODES = frozenset({"PermanentRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException"})
 
 _AWS_KEY_ID = re.compile(r"(AKIA|ASIA|AROA|AIDA)[A-Z0-9]{12,}\Z")
-_TEXT_TYPES = re.compile(r"(text/[^;]+|[^/;]+/([^;]+\+)?(xml|json))\Z")
 
 
 def parse_s3_url(url: str) -> tuple[str, str]:
@@ -101,14 +91,6 @@ def parse_s3_url(url: str) -> tuple[str, str]:
                                "settings go in the destination's options")
     prefix = "/".join(segment for segment in parts.path.split("/") if segment)
     return parts.netloc, prefix
-
-
-def content_type(media_type: str) -> str:
-    """The Content-Type to store: UTF-8 said explicitly for XML, JSON and text documents."""
-    base = media_type.split(";", 1)[0].strip().lower()
-    if _TEXT_TYPES.match(base) and "charset=" not in media_type.lower():
-        return f"{media_type}; charset=utf-8"
-    return media_type
 
 
 def _metadata_value(value: str) -> str:
