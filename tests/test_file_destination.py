@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from wirepub.clock import FixedClock
 from wirepub.errors import DestinationError
-from wirepub.transports import Destination, Put, open_transport
+from wirepub.transports import Destination, Put, Refused, Unreachable, open_transport
 from wirepub.transports.file import FileTransport, folder_of
+
+XML = "application/xml"
 
 
 def test_urls_and_plain_paths(tmp_path):
@@ -41,8 +45,9 @@ def test_a_failed_write_leaves_the_old_document(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", refuse)
-    with pytest.raises(DestinationError, match="No space left"):
+    with pytest.raises(DestinationError, match="No space left") as caught:
         t.put(Put("f.xml", b"new", "application/xml"))
+    assert isinstance(caught.value, Unreachable) and caught.value.retryable
     assert (tmp_path / "out/f.xml").read_bytes() == b"old"
     assert os.listdir(tmp_path / "out") == ["f.xml"]
 
@@ -50,8 +55,9 @@ def test_a_failed_write_leaves_the_old_document(tmp_path, monkeypatch):
 @pytest.mark.parametrize("path", ["../escape.xml", "items/../../escape.xml", "/etc/passwd", ""])
 def test_paths_cannot_leave_the_folder(tmp_path, path):
     t = FileTransport(Destination("out"), base_dir=tmp_path)
-    with pytest.raises(DestinationError, match="would leave the folder"):
+    with pytest.raises(DestinationError, match="would leave the folder") as caught:
         t.put(Put(path, b"x", "text/plain"))
+    assert isinstance(caught.value, Refused) and not caught.value.retryable
     assert not (tmp_path / "escape.xml").exists()
 
 
@@ -62,19 +68,39 @@ def test_unknown_schemes_are_a_clear_error(tmp_path):
         open_transport("gopher://x/", base_dir=tmp_path)
 
 
-def test_a_killed_writers_old_temporary_file_is_swept_and_a_young_one_left(tmp_path):
-    import os
-    import time
+WRITTEN = datetime(2020, 3, 1, 9, 0, tzinfo=UTC)  # years ago by the wall clock: only the transport's clock says
 
-    from wirepub.transports import Destination, Put
-    from wirepub.transports.file import FileTransport
 
+def _leftovers(tmp_path: Path) -> tuple[Path, Path]:
+    """A killed writer's temporary file written at WRITTEN, and another writer's 50 minutes later."""
     folder = tmp_path / "out/items/a"
     folder.mkdir(parents=True)
     old, young = folder / ".v1.xml.abc123.tmp", folder / ".v2.xml.def456.tmp"
     old.write_bytes(b"half a docu")
     young.write_bytes(b"being writt")
-    os.utime(old, (time.time() - 7200, time.time() - 7200))
-    FileTransport(Destination("out"), base_dir=tmp_path).put(Put("items/a/v3.xml", b"<x/>", "application/xml"))
+    for path, at in ((old, WRITTEN), (young, WRITTEN + timedelta(minutes=50))):
+        os.utime(path, (at.timestamp(), at.timestamp()))
+    return old, young
+
+
+def test_a_killed_writers_old_temporary_file_is_swept_and_a_young_one_left(tmp_path):
+    old, young = _leftovers(tmp_path)
+    clock = FixedClock(WRITTEN + timedelta(minutes=90))  # the old one is 90 minutes old, the young one 40
+    FileTransport(Destination("out"), base_dir=tmp_path, clock=clock).put(Put("items/a/v3.xml", b"<x/>", XML))
     assert not old.exists() and young.exists()
-    assert (folder / "v3.xml").read_bytes() == b"<x/>"
+    assert (old.parent / "v3.xml").read_bytes() == b"<x/>"
+
+
+def test_staleness_is_by_the_transports_clock(tmp_path):
+    old, young = _leftovers(tmp_path)
+    clock = FixedClock(WRITTEN + timedelta(minutes=30))  # by this clock neither is an hour old
+    t = open_transport(Destination("out"), base_dir=tmp_path, clock=clock)
+    t.put(Put("items/a/v3.xml", b"<x/>", XML))
+    assert old.exists() and young.exists()
+
+
+def test_a_file_destination_takes_no_options(tmp_path):
+    from wirepub.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"unknown option\(s\) mode: a file:// destination takes no options"):
+        FileTransport(Destination("out", {"mode": "0644"}), base_dir=tmp_path)

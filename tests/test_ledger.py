@@ -27,7 +27,7 @@ class Scripted:
     script: list[Exception | None] = []
     seen: list[Put] = []
 
-    def __init__(self, destination: Destination, *, base_dir: Path) -> None:
+    def __init__(self, destination: Destination, *, base_dir: Path, clock: Any = None) -> None:
         self.url = destination.url
         self.location = destination.url
 

@@ -14,7 +14,16 @@ from typing import Any
 import pytest
 
 from wirepub.errors import ConfigError
-from wirepub.transports import DeliveryError, Destination, Put, open_transport
+from wirepub.transports import (
+    DeliveryError,
+    Destination,
+    Misconfigured,
+    Put,
+    Refused,
+    Throttled,
+    Unreachable,
+    open_transport,
+)
 from wirepub.transports.ftp import FTPTransport
 from wirepub_testkit.ports import closed_port
 from wirepub_testkit.servers.ftp import FTPServerInfo, start_ftp_server
@@ -144,7 +153,9 @@ def test_paths_cannot_leave_the_destination(make, folder, server):
     path, disk = folder
     t = make(f"{path}/inner")
     for bad in ("../escape.xml", "a/../../escape.xml", "/escape.xml", "", "a//b.xml", "a.xml\r\nDELE x"):
-        assert not refused(t, Put(bad, b"x", XML)).retryable
+        error = refused(t, Put(bad, b"x", XML))
+        assert not error.retryable
+        assert isinstance(error, Refused)
     assert not list(server.home.rglob("escape.xml"))
 
 
@@ -217,6 +228,7 @@ def test_a_wrong_password_is_not_retried(make, folder, server):
     t = make(path, password="not-the-password")
     error = refused(t)
     assert not error.retryable
+    assert isinstance(error, Refused)
     message = str(error)
     assert "530" in message and "refused the login" in message and PASSWORD_ENV in message
     assert "not-the-password" not in message
@@ -229,6 +241,7 @@ def test_a_user_without_write_permission_is_not_retried(make, folder, server):
     t = make(path, url=server.url(path, user=server.readonly_user), password=server.readonly_password)
     error = refused(t, Put("a.xml", b"x", XML))
     assert not error.retryable
+    assert isinstance(error, Refused)
     assert "550" in str(error)
     assert os.listdir(disk) == []
 
@@ -256,6 +269,7 @@ def test_a_closed_port_is_retryable(make, server):
     t = make("/x", url=server.url("/x", port=port))
     error = refused(t)
     assert error.retryable
+    assert isinstance(error, Unreachable)
     assert f"127.0.0.1:{port}" in str(error)
 
 
@@ -265,7 +279,9 @@ def test_a_silent_server_times_out_retryably(make, server):
         silent.listen(1)  # accepts (in the kernel) but never greets
         port = silent.getsockname()[1]
         t = make("/x", url=server.url("/x", port=port), connect_timeout=0.5)
-        assert refused(t).retryable
+        error = refused(t)
+        assert error.retryable
+        assert isinstance(error, Unreachable)
 
 
 def test_a_busy_server_4xx_is_retryable(tmp_path, connect):
@@ -282,6 +298,7 @@ def test_a_busy_server_4xx_is_retryable(tmp_path, connect):
                     t.put(Put("a.xml", b"x", XML))
                 except DeliveryError as error:
                     assert error.retryable
+                    assert isinstance(error, Throttled)
                     assert re.search(r"\b4\d\d\b", str(error)), str(error)
                     break
                 finally:
@@ -323,6 +340,7 @@ def test_ftps_without_the_private_ca_is_refused_as_untrusted(connect, ftps_serve
     assert t.ca_file is None
     error = refused(t)
     assert not error.retryable
+    assert isinstance(error, Misconfigured)
     assert "not trusted" in str(error) and "ca_file" in str(error)
     assert not (ftps_server.home / "x").exists()
 
@@ -357,6 +375,7 @@ def test_ftps_to_a_server_without_tls_is_refused(connect, ftp_server):  # noqa: 
     t = connect(ftp_server, "/x", url=f"ftps://wire@127.0.0.1:{ftp_server.port}/x")
     error = refused(t)
     assert not error.retryable and "AUTH TLS" in str(error)
+    assert isinstance(error, Misconfigured)
 
 
 # ---- URLs and options -------------------------------------------------------------------------------------
@@ -401,6 +420,9 @@ def test_unset_or_empty_password_variables_are_config_errors(tmp_path, monkeypat
     ("ftps://acme@h/x", {"ca_file": "missing-ca.pem"}, "does not exist"),
     ("ftp://acme@h/x", {"passive": "yes"}, "passive"),
     ("ftp://acme@h/x", {"connect_timeout": -1}, "connect_timeout"),
+    ("ftp://acme@h/x", {"connect_timeout": 1e300}, "connect_timeout must be a number of seconds above 0 and at most"),
+    ("ftp://acme@h/x", {"io_timeout": 3601}, "io_timeout"),
+    ("ftp://acme@h/x", {"password_env": "PASSWORD\n"}, "must be the NAME of an environment variable"),
     ("ftp://acme@h/x", {"temp_prefix": "a/b"}, "temp_prefix"),
     ("ftp://acme@h/x?type=i", {}, "no query"),
     ("ftp://acme@h/a/../../x", {}, r"'\.\.'"),

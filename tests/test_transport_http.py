@@ -19,7 +19,16 @@ import pytest
 
 from wirepub.clock import FixedClock
 from wirepub.errors import ConfigError
-from wirepub.transports import DeliveryError, Destination, Put, open_transport
+from wirepub.transports import (
+    DeliveryError,
+    Destination,
+    Misconfigured,
+    Put,
+    Refused,
+    Throttled,
+    Unreachable,
+    open_transport,
+)
 from wirepub.transports.http import HTTPTransport, retry_after_seconds, shown_url
 from wirepub_testkit.ports import free_port
 
@@ -350,6 +359,7 @@ def test_tls_without_the_ca_file_is_refused_as_untrusted_and_not_retried(https_r
     error = refused(lambda: t.put(ITEM))
     t.close()
     assert not error.retryable
+    assert isinstance(error, Misconfigured)
     assert "not trusted" in str(error)
     assert "ca_file" in str(error)
     assert str(error).startswith(f"{https_receiver.url}/in: ")
@@ -378,6 +388,7 @@ def test_a_500_is_retryable(http_receiver):
     error = refused(lambda: t.put(ITEM))
     t.close()
     assert error.retryable
+    assert isinstance(error, Throttled)
     assert error.retry_after is None
     assert "500" in str(error) and "database down" in str(error)
 
@@ -388,6 +399,7 @@ def test_a_429_with_retry_after_seconds_is_retryable_after_that_long(http_receiv
     error = refused(lambda: t.put(ITEM))
     t.close()
     assert error.retryable
+    assert isinstance(error, Throttled)
     assert error.retry_after == 7
     assert "429" in str(error)
 
@@ -428,6 +440,7 @@ def test_a_404_is_not_retryable_and_says_why(http_receiver):
     error = refused(lambda: t.put(ITEM))
     t.close()
     assert not error.retryable
+    assert isinstance(error, Refused)
     message = str(error)
     assert message.startswith(f"{http_receiver.url}/ingest: POST items/story-1/v2.xml")
     assert "404 Not Found" in message
@@ -442,6 +455,7 @@ def test_a_redirect_is_not_followed_nor_retried(http_receiver):
     error = refused(lambda: t.put(ITEM))
     t.close()
     assert not error.retryable
+    assert isinstance(error, Misconfigured)
     assert "https://new.example.net/in" in str(error) and "pw" not in str(error)
     assert len(http_receiver.requests) == 1
 
@@ -453,6 +467,7 @@ def test_a_receiver_slower_than_read_timeout_is_a_retryable_timeout(http_receive
     error = refused(lambda: t.put(ITEM))
     t.close()
     assert error.retryable
+    assert isinstance(error, Unreachable)
     assert "read_timeout" in str(error)
 
 
@@ -473,6 +488,7 @@ def test_a_refused_connection_is_retryable():
     error = refused(lambda: t.put(ITEM))
     t.close()
     assert error.retryable
+    assert isinstance(error, Unreachable)
     assert "refused" in str(error)
     assert str(error).startswith(f"http://127.0.0.1:{port}/in: ")
     assert time.monotonic() - started < 2
@@ -490,6 +506,10 @@ def test_a_document_path_that_is_not_plainly_relative_is_refused_unsent(http_rec
 @pytest.mark.parametrize("options, needle", [
     ({"path_mode": "prefix"}, "path_mode"),
     ({"read_timeout": 0}, "read_timeout"),
+    ({"read_timeout": 1e300}, "read_timeout must be a number of seconds above 0 and at most 3600"),
+    ({"connect_timeout": True}, "connect_timeout"),
+    ({"headers": {"X-Trailing": "value\n"}}, "headers.X-Trailing must be ASCII text without line breaks"),
+    ({"headers": {"X-Name\n": "value"}}, "headers"),
     ({"connect_timeout": "5"}, "connect_timeout"),
     ({"headers": ["X-A: b"]}, "headers"),
     ({"secret": "x"}, "unknown option"),

@@ -15,7 +15,16 @@ from typing import Any
 import pytest
 
 from wirepub.errors import ConfigError, DestinationError
-from wirepub.transports import DeliveryError, Destination, Put, open_transport
+from wirepub.transports import (
+    DeliveryError,
+    Destination,
+    Misconfigured,
+    Put,
+    Refused,
+    Throttled,
+    Unreachable,
+    open_transport,
+)
 from wirepub.transports.s3 import S3Transport, content_type, parse_s3_url
 from wirepub_testkit.ports import free_port
 from wirepub_testkit.servers.s3 import AuthS3, ScriptedS3, admin_client
@@ -202,6 +211,7 @@ def test_a_missing_bucket_is_not_retryable_and_says_so(s3_server, aws_env):
     with pytest.raises(DeliveryError) as caught:
         t.put(ITEM)
     assert not caught.value.retryable
+    assert isinstance(caught.value, Misconfigured)
     message = str(caught.value)
     assert message.startswith("s3://no-such-bucket-here/p: ")
     assert "the bucket 'no-such-bucket-here' does not exist" in message
@@ -215,6 +225,7 @@ def test_a_refused_connection_is_retryable(aws_env):
     with pytest.raises(DeliveryError) as caught:
         t.put(ITEM)
     assert caught.value.retryable
+    assert isinstance(caught.value, Unreachable)
     assert str(caught.value).startswith("s3://b/p: ")
     assert "cannot reach the store" in str(caught.value)
     assert time.monotonic() - started < 5  # one quick botocore retry at most, then the ledger's turn
@@ -247,6 +258,7 @@ def test_store_answers_decide_retryable(scripted_s3: ScriptedS3, aws_env, status
     with pytest.raises(DeliveryError) as caught:
         t.put(ITEM)
     assert caught.value.retryable is retryable
+    assert isinstance(caught.value, Throttled if retryable else Refused)
     assert code in str(caught.value)
     assert str(caught.value).startswith("s3://b/p: ")
     assert len(scripted_s3.requests) == attempts  # botocore retries once, and only what may mend
@@ -257,6 +269,7 @@ def test_retry_after_is_passed_on(scripted_s3: ScriptedS3, aws_env):
     with pytest.raises(DeliveryError) as caught:
         s3(scripted_s3.endpoint, "s3://b").put(ITEM)
     assert caught.value.retryable
+    assert isinstance(caught.value, Throttled)
     assert caught.value.retry_after == 7
 
 
@@ -312,6 +325,7 @@ def test_refused_credentials_are_not_retryable_and_name_variables_not_values(
         t.put(ITEM)
     message = str(caught.value)
     assert not caught.value.retryable
+    assert isinstance(caught.value, Refused)
     assert message.startswith(f"s3://{auth.bucket}/acme: ")
     assert "credentials were refused" in message and code in message
     assert "ACME_S3_KEY_ID" in message and "ACME_S3_SECRET" in message
@@ -372,6 +386,8 @@ def test_a_key_given_where_a_variable_name_belongs_is_refused_without_repeating_
     ({"sse": "rot13"}, "sse"),
     ({"sse": "AES256", "sse_kms_key_id": "k"}, "sse_kms_key_id"),
     ({"connect_timeout": 0}, "connect_timeout"),
+    ({"connect_timeout": 1e300}, "connect_timeout"),
+    ({"max_pool_connections": 10**9}, "max_pool_connections must be a whole number of at least 1 and at most"),
     ({"read_timeout": "slow"}, "read_timeout"),
     ({"max_pool_connections": "many"}, "max_pool_connections"),
     ({"cache_control": {"items": "no-cache"}}, "cache_control"),

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from wirepub.errors import ConfigError
-from wirepub.transports import DeliveryError, Destination, Put, open_transport
+from wirepub.transports import DeliveryError, Destination, Misconfigured, Put, Refused, Unreachable, open_transport
 from wirepub.transports.sftp import SFTPTransport
 from wirepub_testkit.ports import closed_port
 from wirepub_testkit.watching import FolderWatcher, local_listing
@@ -193,6 +193,7 @@ def test_permission_denied_is_not_retried(make, sshd_server, tmp_path):  # noqa:
     for doc in (Put("a.xml", b"x", XML), Put("new/folder/a.xml", b"x", XML)):
         error = refused(t, doc)
         assert not error.retryable
+        assert isinstance(error, Refused)
         assert "permission denied" in str(error).lower()
     assert os.listdir(tmp_path / "out") == []
 
@@ -204,6 +205,7 @@ def test_a_changed_host_key_is_refused_and_not_retried(make, sshd_server, tmp_pa
     t = make(f"{tmp_path}/out", known_hosts=str(sshd_server.wrong_known_hosts))
     error = refused(t)
     assert not error.retryable
+    assert isinstance(error, Refused)
     message = str(error)
     assert f"[127.0.0.1]:{sshd_server.port}" in message
     assert "known_hosts" in message and str(sshd_server.wrong_known_hosts) in message
@@ -255,6 +257,7 @@ def test_a_key_the_server_does_not_know_is_an_authentication_failure(make, sshd_
     t = make(f"{tmp_path}/out", key_file=str(sshd_server.stranger_key))
     error = refused(t)
     assert not error.retryable
+    assert isinstance(error, Refused)
     message = str(error)
     assert "refused the login" in message and "key_file" in message and str(sshd_server.stranger_key) in message
 
@@ -275,6 +278,7 @@ def test_an_encrypted_key_without_or_with_a_wrong_passphrase_is_not_retried(make
 def test_a_missing_key_file_is_not_retried(make, tmp_path):
     error = refused(make(f"{tmp_path}/out", key_file="keys/none"))
     assert not error.retryable and str(tmp_path / "keys/none") in str(error)
+    assert isinstance(error, Misconfigured)
 
 
 def test_unset_or_empty_secret_variables_are_config_errors(sshd_server, tmp_path, monkeypatch):  # noqa: F811
@@ -301,6 +305,7 @@ def test_a_closed_port_is_retryable(make, sshd_server, tmp_path):  # noqa: F811
     t = make("", url=f"sftp://{sshd_server.user}@127.0.0.1:{port}{tmp_path}/out")
     error = refused(t)
     assert error.retryable
+    assert isinstance(error, Unreachable)
     assert f"127.0.0.1:{port}" in str(error)
 
 
@@ -349,6 +354,9 @@ def test_a_password_in_the_url_is_refused_without_repeating_it(tmp_path):
     ("sftp://acme@files.example.net/x", {"pasword_env": "X"}, "unknown option"),
     ("sftp://acme@files.example.net/x", {"host_key_policy": "accept-all"}, "host_key_policy"),
     ("sftp://acme@files.example.net/x", {"connect_timeout": 0}, "connect_timeout"),
+    ("sftp://acme@files.example.net/x", {"connect_timeout": 1e300}, "connect_timeout"),
+    ("sftp://acme@files.example.net/x", {"io_timeout": float("inf")}, "io_timeout"),
+    ("sftp://acme@files.example.net/x", {"known_hosts": "  "}, "known_hosts"),
     ("sftp://acme@files.example.net/x", {"temp_prefix": "tmp/"}, "temp_prefix"),
     ("sftp://acme@files.example.net/x?key=1", {}, "no query"),
     ("sftp://acme@files.example.net/../x", {}, r"'\.\.'"),

@@ -4,28 +4,49 @@ Adding a transport touches no format: a transport only sees a Put (relative path
 the names of what it carries) and the destination's own settings from wirepub.toml.
 
 The contract every transport keeps:
+- It is built as ``cls(destination, *, base_dir, clock=None)``: relative paths in its options are relative to
+  base_dir (wirepub.toml's folder); time comes from clock (wirepub.clock.SystemClock when None).
+- Its options are checked against its JSON Schema (schemas/transports/, see transports.options).
 - put() is idempotent for one Put: delivering the same bytes at the same path again is harmless, and
   where the protocol has a place for it (an HTTP header, object metadata) the Put's idempotency_key goes
   with it, so a receiver can drop a re-send after a crash.
 - Writes are atomic where the protocol allows (temporary name then rename: file, SFTP, FTP).
-- Failure raises DeliveryError, saying whether trying again later can help (retryable) and, when the
-  other side said so, after how many seconds (retry_after). Secrets never appear in its message.
+- Failure raises a DeliveryError (transports.errors: Unreachable, Throttled, Refused, Misconfigured), saying
+  whether trying again later can help (retryable) and, when the other side said so, after how many seconds
+  (retry_after). Secrets never appear in its message.
+
+Besides wirepub's own, other packages may offer transports for other schemes, by an entry point in the group
+``wirepub.transports`` (name: the scheme; value: ``"module:Class"``), loaded the first time a destination
+names a scheme wirepub does not have.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
+import logging
 import os
 import re
 import ssl
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
-from wirepub.errors import ConfigError, DestinationError
+from wirepub.errors import ConfigError
+from wirepub.transports.errors import DeliveryError, Misconfigured, Refused, Throttled, Unreachable
 from wirepub.vocabulary import PutKind
+
+if TYPE_CHECKING:
+    from wirepub.clock import Clock
+
+__all__ = [
+    "TRANSPORTS", "DeliveryError", "Destination", "Misconfigured", "Put", "Refused", "Throttled", "Transport",
+    "Unreachable", "ca_context", "content_type", "open_transport", "secret_from_env",
+]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,13 +71,6 @@ class Put:
     idempotency_key: str = ""           # stable per delivery: the same key for every attempt
 
 
-class DeliveryError(DestinationError):
-    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retryable = retryable
-        self.retry_after = retry_after
-
-
 class Transport(Protocol):
     url: str
     location: str   # where the documents land, said for people (a folder, a bucket, a host); no secrets
@@ -77,6 +91,15 @@ class Transport(Protocol):
 
 
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_TEXT_TYPES = re.compile(r"(text/[^;]+|[^/;]+/([^;]+\+)?(xml|json))\Z")
+
+
+def content_type(media_type: str) -> str:
+    """The Content-Type to send or store: UTF-8 said explicitly for XML, JSON and text documents."""
+    base = media_type.split(";", 1)[0].strip().lower()
+    if _TEXT_TYPES.match(base) and "charset=" not in media_type.lower():
+        return f"{media_type}; charset=utf-8"
+    return media_type
 
 
 def secret_from_env(shown: str, options: Mapping[str, Any], option: str, *, name_check: re.Pattern[str] | None = None
@@ -98,24 +121,6 @@ def secret_from_env(shown: str, options: Mapping[str, Any], option: str, *, name
     return value
 
 
-def text_option(shown: str, options: Mapping[str, Any], name: str) -> str | None:
-    """An optional non-empty string option, trimmed."""
-    value = options.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"{shown}: option {name} must be a non-empty string")
-    return value.strip()
-
-
-def seconds_option(shown: str, options: Mapping[str, Any], name: str, default: float) -> float:
-    """A timeout option: a finite number of seconds above 0."""
-    value = options.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < float("inf"):
-        raise ConfigError(f"{shown}: option {name} must be a number of seconds above 0")
-    return float(value)
-
-
 def ca_context(shown: str, ca_file: Any, base_dir: Path) -> tuple[ssl.SSLContext, Path | None]:
     """The TLS context for a destination: the system's CA store (SSL_CERT_FILE / SSL_CERT_DIR honoured), or
     only the CA certificate(s) in the ca_file option (relative to wirepub.toml's folder); and that file."""
@@ -132,7 +137,11 @@ def ca_context(shown: str, ca_file: Any, base_dir: Path) -> tuple[ssl.SSLContext
         raise ConfigError(f"{shown}: option ca_file: {path} is not a PEM file of CA certificates ({exc})") from None
 
 
-# scheme -> "module:Class"; modules are imported only when a destination uses them.
+class TransportClass(Protocol):
+    def __call__(self, destination: Destination, *, base_dir: Path, clock: Clock | None = None) -> Transport: ...
+
+
+# scheme -> "module:Class"; modules are imported only when a destination uses them. Plugins are added to it.
 TRANSPORTS = {
     "file": "wirepub.transports.file:FileTransport",
     "s3": "wirepub.transports.s3:S3Transport",
@@ -142,19 +151,44 @@ TRANSPORTS = {
     "ftp": "wirepub.transports.ftp:FTPTransport",
     "ftps": "wirepub.transports.ftp:FTPTransport",
 }
+ENTRY_POINT_GROUP = "wirepub.transports"
+_plugins_loaded = False
+_plugins_lock = threading.Lock()
 
 
-def open_transport(destination: Destination | str, *, base_dir: Path) -> Transport:
+def load_plugins() -> None:
+    """Add the transports of installed packages' ``wirepub.transports`` entry points to TRANSPORTS, once.
+    wirepub's own come first: a plugin naming a scheme that is already there is left out (and logged)."""
+    global _plugins_loaded
+    with _plugins_lock:
+        if _plugins_loaded:
+            return
+        _plugins_loaded = True
+        for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            scheme = entry.name.strip().lower()
+            if scheme in TRANSPORTS:
+                if TRANSPORTS[scheme] != entry.value:
+                    log.warning("transport plugin left out: scheme %s is taken scheme=%s plugin=%s kept=%s",
+                                scheme, scheme, entry.value, TRANSPORTS[scheme])
+                continue
+            TRANSPORTS[scheme] = entry.value
+
+
+def open_transport(destination: Destination | str, *, base_dir: Path, clock: Clock | None = None) -> Transport:
     """The transport for a destination. A URL without a scheme is a local folder."""
     dest = Destination(destination) if isinstance(destination, str) else destination
+    if dest.scheme not in TRANSPORTS:
+        load_plugins()
     target = TRANSPORTS.get(dest.scheme)
     if target is None:
         raise ConfigError(f"destination {dest.url!r}: no transport for scheme {dest.scheme!r} "
                           f"(wirepub has: {', '.join(sorted(TRANSPORTS))})")
-    module_name, class_name = target.split(":")
+    module_name, _, attribute = target.partition(":")
     try:
-        cls = getattr(importlib.import_module(module_name), class_name)
-    except ImportError as exc:
+        found: Any = importlib.import_module(module_name.strip())
+        for name in attribute.strip().split("."):
+            found = getattr(found, name)
+    except (ImportError, AttributeError, ValueError) as exc:
         raise ConfigError(f"destination {dest.url!r}: the {dest.scheme} transport is not available ({exc})") from None
-    transport: Transport = cls(dest, base_dir=base_dir)
-    return transport
+    cls: TransportClass = found
+    return cls(dest, base_dir=base_dir, clock=clock)

@@ -3,7 +3,8 @@
 Writes are atomic: the bytes go to a temporary name in the same folder, are flushed to disk, and are then
 renamed over the target, so a reader sees the old document or the new one, never half of one. A writer
 killed between the two leaves a hidden temporary file; the first write into that folder by a later run
-removes such leftovers once they are an hour old (a younger one may belong to another node at work).
+removes such leftovers once they are an hour old (a younger one may belong to another node at work), by the
+transport's clock. A file:// destination takes no options (schemas/transports/file.schema.json).
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
-import time
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from wirepub.clock import Clock, SystemClock
 from wirepub.errors import DestinationError
-from wirepub.transports import DeliveryError, Destination, Put
+from wirepub.transports import Destination, Put
+from wirepub.transports.errors import Refused, Unreachable
+from wirepub.transports.options import check_options
 from wirepub.vocabulary import PutKind
 
 
@@ -38,8 +41,10 @@ STALE_TEMP_SECONDS = 3600
 
 
 class FileTransport:
-    def __init__(self, destination: Destination, *, base_dir: Path) -> None:
+    def __init__(self, destination: Destination, *, base_dir: Path, clock: Clock | None = None) -> None:
         self.url = destination.url
+        self.clock: Clock = clock or SystemClock()
+        check_options(f"destination {self.url}", "file", destination.options, "file")
         self.root = folder_of(destination.url, base_dir)
         self.location = str(self.root)
         self._swept: set[Path] = set()
@@ -50,7 +55,7 @@ class FileTransport:
             if folder in self._swept:
                 return
             self._swept.add(folder)
-        stale = time.time() - STALE_TEMP_SECONDS
+        stale = self.clock.now().timestamp() - STALE_TEMP_SECONDS
         for leftover in folder.glob(".*.tmp"):
             try:
                 if leftover.stat().st_mtime < stale:
@@ -61,7 +66,7 @@ class FileTransport:
     def target(self, path: str) -> Path:
         target = (self.root / path).resolve()
         if not target.is_relative_to(self.root) or target == self.root:
-            raise DestinationError(f"destination {self.url}: path {path!r} would leave the folder {self.root}")
+            raise Refused(f"destination {self.url}: path {path!r} would leave the folder {self.root}")
         return target
 
     def put(self, doc: Put) -> None:
@@ -84,15 +89,13 @@ class FileTransport:
         except OSError as exc:
             # A full disk or a missing mount may mend itself; retry. (Permissions usually do not, but an
             # operator fixing them should not have to resend by hand, so they are retried too.)
-            raise DeliveryError(f"destination {self.url}: cannot write {path}: {exc.strerror or exc}",
-                                retryable=True) from None
+            raise Unreachable(f"destination {self.url}: cannot write {path}: {exc.strerror or exc}") from None
 
     def delete(self, path: str) -> None:
         try:
             self.target(path).unlink(missing_ok=True)
         except OSError as exc:
-            raise DeliveryError(f"destination {self.url}: cannot remove {path}: {exc.strerror or exc}",
-                                retryable=True) from None
+            raise Unreachable(f"destination {self.url}: cannot remove {path}: {exc.strerror or exc}") from None
 
     def probe(self) -> None:
         probe = Put(".wirepub-probe", b"wirepub probe\n", "text/plain", kind=PutKind.PROBE)

@@ -4,32 +4,9 @@
     http://127.0.0.1:8080/ingest        the same, unencrypted: for loopback and development
 
 The URL names no credentials (``https://user:secret@host`` is refused: the documents are signed instead,
-see ``secret_env``) and no fragment. A query is kept (``?channel=wire``) and goes with every request, but
-like userinfo it never appears in messages or in ``location``. A destination's settings in wirepub.toml
-(``Destination.options``) are all optional:
-
-``secret_env``
-    The NAME of the environment variable holding the HMAC secret shared with the partner, never the secret
-    itself: ``secret_env = "PARTNER_ACME_WEBHOOK_SECRET"``. With it every request is signed (below). A named
-    variable that is unset or empty is a ConfigError naming the option and the variable. Without it:
-    requests are not signed.
-``connect_timeout``
-    Seconds to connect (and finish the TLS handshake); default 5.
-``read_timeout``
-    Seconds to wait for the receiver's answer (and to send the document); default 30.
-``ca_file``
-    https:// only: a PEM file of the CA certificate(s) to trust *instead of* the system's store, for a
-    partner whose endpoint has a certificate from a private CA. Relative paths are relative to the folder
-    of wirepub.toml. Verification of the certificate and the host name is always on.
-``headers``
-    A table of extra static headers sent with every request: ``headers = {X-Partner-Channel = "sport"}``.
-    Names and values are ASCII text; the headers wirepub sets itself (below, and ``Host``,
-    ``Content-Length``, ``Transfer-Encoding``, ``Connection``) cannot be overridden. Values are written in
-    wirepub.toml: do not put secrets there.
-``path_mode``
-    ``"append"`` (default): each document is POSTed to the URL + ``/`` + its path (percent-encoded), and a
-    killed story's item is DELETEd at the same URL. ``"fixed"``: everything is POSTed to (and DELETEd at)
-    the URL itself; the document's path is then only in the ``X-Wirepub-Path`` header.
+with the secret named by the option ``secret_env``) and no fragment. A query is kept (``?channel=wire``) and
+goes with every request, but like userinfo it never appears in messages or in ``location``. The options
+(timeouts, ca_file, headers, path_mode) are described, and checked, by schemas/transports/http.schema.json.
 
 Every request carries (where the document has them):
 
@@ -71,28 +48,19 @@ import ssl
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
-from urllib.parse import quote, urlsplit, urlunsplit
+from typing import NoReturn
+from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
 
 import httpx
 
 from wirepub import __version__
 from wirepub.clock import Clock, SystemClock
 from wirepub.errors import ConfigError
-from wirepub.transports import (
-    DeliveryError,
-    Destination,
-    Put,
-    ca_context,
-    seconds_option,
-    secret_from_env,
-)
+from wirepub.transports import Destination, Put, ca_context, content_type, secret_from_env
+from wirepub.transports.errors import Case, ErrorTable, Facts, Misconfigured, Refused, Throttled, Unreachable, cause_of
+from wirepub.transports.options import check_options
 from wirepub.vocabulary import PutKind
 
-OPTIONS = frozenset({"secret_env", "connect_timeout", "read_timeout", "ca_file", "headers", "path_mode"})
-PATH_MODES = ("append", "fixed")
-DEFAULT_CONNECT_TIMEOUT = 5.0
-DEFAULT_READ_TIMEOUT = 30.0
 MAX_CONNECTIONS = 32
 # Below the shortest common server idle timeout (Apache's 5 s), so a kept connection is not closed under us.
 KEEPALIVE_EXPIRY = 4.0
@@ -108,18 +76,8 @@ RESERVED_HEADERS = frozenset({
     "x-wirepub-timestamp", "x-wirepub-signature",
 })
 
-_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
 _HEADER_VALUE = re.compile(r"[\x20-\x7e\t]*\Z")
-_TEXT_TYPES = re.compile(r"(text/[^;]+|[^/;]+/([^;]+\+)?(xml|json))\Z")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def content_type(media_type: str) -> str:
-    """The Content-Type to send: UTF-8 said explicitly for XML, JSON and text documents."""
-    base = media_type.split(";", 1)[0].strip().lower()
-    if _TEXT_TYPES.match(base) and "charset=" not in media_type.lower():
-        return f"{media_type}; charset=utf-8"
-    return media_type
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -164,18 +122,6 @@ def _header_value(value: str) -> str:
     return value if _HEADER_VALUE.match(value) else quote(value, safe="")
 
 
-def _cause(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
-    """The first exception of kind in exc's chain of causes (httpx wraps httpcore wraps ssl/socket)."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, kind):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None
-
-
 class _Answer:
     __slots__ = ("status", "reason", "body", "retry_after", "location")
 
@@ -187,48 +133,71 @@ class _Answer:
         self.location = location
 
 
+def _cert_problem(exc: BaseException) -> str:
+    cert = cause_of(exc, ssl.SSLCertVerificationError)
+    return str(getattr(cert, "verify_message", None) or getattr(cert, "reason", None) or cert)
+
+
+# What an exception on the way means: the first row that matches (cause: somewhere in httpx's chain).
+FAILURES = ErrorTable(
+    Case(httpx.ConnectTimeout, Unreachable, "{what}: could not connect to {host} within connect_timeout "
+         "({connect_timeout:g} s); will try again"),
+    Case(httpx.ReadTimeout, Unreachable, "{what}: no answer within read_timeout ({read_timeout:g} s); will try "
+         "again (the receiver may still have acted: the Idempotency-Key lets it drop the repeat)"),
+    Case(httpx.WriteTimeout, Unreachable, "{what}: could not send the document within read_timeout "
+         "({read_timeout:g} s); will try again"),
+    Case(httpx.PoolTimeout, Unreachable, "{what}: all {max_connections} connections to {host} stayed busy; will "
+         "try again"),
+    Case(httpx.ConnectError, Misconfigured, "{what}: the server's TLS certificate was not trusted ({cert_problem}) "
+         "by {trusted}; if the partner uses a private CA, point option ca_file at its CA certificate (PEM), "
+         "otherwise ask the partner to fix its certificate; not retried", cause=ssl.SSLCertVerificationError),
+    Case(httpx.ConnectError, Unreachable, "{what}: the TLS handshake with {host} failed ({cause}); will try again",
+         cause=ssl.SSLError),
+    Case(httpx.ConnectError, Unreachable, "{what}: connection refused by {host} (is the receiver running?); will "
+         "try again", cause=ConnectionRefusedError),
+    Case(httpx.ConnectError, Unreachable, "{what}: cannot resolve the host name of {host} ({exc}); will try again",
+         cause=socket.gaierror),
+    Case(httpx.ConnectError, Unreachable, "{what}: cannot connect to {host} ({said}); will try again"),
+    # ReadError, WriteError, RemoteProtocolError: reset, closed without an answer, garbled answer.
+    Case(httpx.TransportError, Unreachable, "{what}: the connection to {host} failed before a complete answer "
+         "({said}); will try again"),
+    Case(httpx.HTTPError, Unreachable, "{what}: {kind}: {exc}"),
+)
+
+# What an answer other than 2xx means, by its status (the fact "code").
+ANSWERS = ErrorTable(
+    Case(_Answer, Throttled, "{what}; will try again {when}", codes=frozenset({408, 429, *range(500, 600)})),
+    Case(_Answer, Misconfigured, "{what}; wirepub does not follow redirects{moved}: set the destination's URL to "
+         "the receiver's address; not retried", codes=range(300, 400)),
+    Case(_Answer, Refused, "{what}; the receiver did not accept wirepub's credentials: check the secret (option "
+         "secret_env) and the headers option; not retried", codes={401}),
+    Case(_Answer, Refused, "{what}; the receiver refused: check the secret (option secret_env), the headers "
+         "option and the partner's allow-list; not retried", codes={403}),
+    Case(_Answer, Refused, "{what}; no such endpoint: check the destination's URL and path_mode; not retried",
+         codes={404}),
+    Case(_Answer, Refused, "{what}; the endpoint does not take this method: check the destination's URL; not "
+         "retried", codes={405}),
+    Case(_Answer, Refused, "{what}; the document is larger than the receiver accepts; not retried", codes={413}),
+    Case(_Answer, Refused, "{what}; the receiver refused the request; not retried"),
+)
+
+
 class HTTPTransport:
     def __init__(self, destination: Destination, *, base_dir: Path, clock: Clock | None = None) -> None:
         self.url = destination.url
         self.clock: Clock = clock or SystemClock()
-        parts = urlsplit(destination.url)
-        self.scheme = parts.scheme.lower()
-        if parts.username is not None or parts.password is not None or "@" in parts.netloc:
-            # Not repeated: what is before the @ is probably a password.
-            raise ConfigError(f"destination {self.scheme}://{parts.hostname or '?'}: an {self.scheme}:// "
-                              "destination URL must not carry a user or password; wirepub signs each request "
-                              "with the secret named in the destination's secret_env option instead")
-        self.shown = shown_url(destination.url)
-        if self.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(f"destination {self.shown!r}: an HTTP destination is https://host[:port]/path "
-                              "(or http:// for loopback and development)")
-        if parts.fragment or self.url.rstrip().endswith("#"):
-            raise ConfigError(f"destination {self.shown!r}: {self.scheme}:// destination URLs take no fragment")
-        try:
-            parts.port  # noqa: B018 -- validates it
-        except ValueError:
-            raise ConfigError(f"destination {self.shown!r}: the port is not a number from 1 to 65535") from None
-        if _CONTROL.search(self.url):
-            raise ConfigError(f"destination {self.shown!r}: the URL must not contain control characters")
+        parts = self._url_parts(destination.url)
         self._base_path = parts.path.rstrip("/")     # append: <base>/<path>
         self._fixed_path = parts.path or "/"           # fixed: the URL's own path, as written
         self._query = parts.query
         self._netloc = parts.netloc
         self.location = self.shown + (" (unencrypted)" if self.scheme == "http" else "")
 
-        options = dict(destination.options or {})
-        unknown = sorted(set(options) - OPTIONS)
-        if unknown:
-            raise ConfigError(f"{self.shown}: unknown option(s) {', '.join(unknown)} for an {self.scheme}:// "
-                              f"destination (known: {', '.join(sorted(OPTIONS))})")
-        self.connect_timeout = seconds_option(self.shown, options, "connect_timeout", DEFAULT_CONNECT_TIMEOUT)
-        self.read_timeout = seconds_option(self.shown, options, "read_timeout", DEFAULT_READ_TIMEOUT)
-        path_mode = options.get("path_mode", "append")
-        if path_mode not in PATH_MODES:
-            raise ConfigError(f"{self.shown}: option path_mode must be one of "
-                              f"{', '.join(map(repr, PATH_MODES))}, not {path_mode!r}")
-        self.path_mode: str = path_mode
-        self.extra_headers = self._headers(options.get("headers"))
+        options = check_options(self.shown, self.scheme, destination.options, "http")
+        self.connect_timeout = float(options["connect_timeout"])
+        self.read_timeout = float(options["read_timeout"])
+        self.path_mode: str = options["path_mode"]
+        self.extra_headers = self._headers(options.get("headers", {}))
         self.ca_file: Path | None = None
         ca_file = options.get("ca_file")
         if ca_file is not None and self.scheme != "https":
@@ -238,8 +207,33 @@ class HTTPTransport:
             verify, self.ca_file = ca_context(self.shown, ca_file, base_dir)
         self._secret_env: str | None = options.get("secret_env")
         self._secret = secret_from_env(self.shown, options, "secret_env")
+        self._client = self._new_client(verify)
 
-        self._client = httpx.Client(
+    def _url_parts(self, url: str) -> SplitResult:
+        """The URL's parts, once it is known to be usable; sets scheme and shown (the URL without secrets)."""
+        parts = urlsplit(url)
+        self.scheme = parts.scheme.lower()
+        if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+            # Not repeated: what is before the @ is probably a password.
+            raise ConfigError(f"destination {self.scheme}://{parts.hostname or '?'}: an {self.scheme}:// "
+                              "destination URL must not carry a user or password; wirepub signs each request "
+                              "with the secret named in the destination's secret_env option instead")
+        self.shown = shown_url(url)
+        if self.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"destination {self.shown!r}: an HTTP destination is https://host[:port]/path "
+                              "(or http:// for loopback and development)")
+        if parts.fragment or url.rstrip().endswith("#"):
+            raise ConfigError(f"destination {self.shown!r}: {self.scheme}:// destination URLs take no fragment")
+        try:
+            parts.port  # noqa: B018 -- validates it
+        except ValueError:
+            raise ConfigError(f"destination {self.shown!r}: the port is not a number from 1 to 65535") from None
+        if _CONTROL.search(url):
+            raise ConfigError(f"destination {self.shown!r}: the URL must not contain control characters")
+        return parts
+
+    def _new_client(self, verify: ssl.SSLContext | bool) -> httpx.Client:
+        return httpx.Client(
             verify=verify,
             http1=True,
             http2=False,
@@ -254,24 +248,12 @@ class HTTPTransport:
             headers={"User-Agent": f"wirepub/{__version__}"},
         )
 
-    # ---- options ----------------------------------------------------------------------------------------
-
-    def _headers(self, value: Any) -> dict[str, str]:
-        if value is None:
-            return {}
-        if not isinstance(value, Mapping):
-            raise ConfigError(f"{self.shown}: option headers must be a table of header names and text values")
-        headers: dict[str, str] = {}
-        for name, text in value.items():
-            if not isinstance(name, str) or not _HEADER_NAME.match(name):
-                raise ConfigError(f"{self.shown}: option headers: {name!r} is not a valid HTTP header name")
+    def _headers(self, value: Mapping[str, str]) -> dict[str, str]:
+        """The headers option (names and values already checked by the schema), without wirepub's own."""
+        for name in value:
             if name.lower() in RESERVED_HEADERS:
                 raise ConfigError(f"{self.shown}: option headers: wirepub sets {name} itself; remove it")
-            if not isinstance(text, str) or not _HEADER_VALUE.match(text):
-                raise ConfigError(f"{self.shown}: option headers: the value of {name} must be ASCII text "
-                                  "without line breaks")
-            headers[name] = text
-        return headers
+        return dict(value)
 
     # ---- requests ---------------------------------------------------------------------------------------
 
@@ -279,9 +261,8 @@ class HTTPTransport:
         """(request URL, percent-encoded path) for a document; refuses anything not plainly relative."""
         segments = path.split("/")
         if not path or any(s in ("", ".", "..") for s in segments) or _CONTROL.search(path):
-            raise DeliveryError(f"{self.shown}: document path {path!r} is not a plain relative path "
-                                "(no leading '/', empty, '.' or '..' segments, or control characters)",
-                                retryable=False)
+            raise Refused(f"{self.shown}: document path {path!r} is not a plain relative path "
+                          "(no leading '/', empty, '.' or '..' segments, or control characters)")
         encoded = quote(path, safe="/")
         request_path = self._base_path + "/" + encoded if self.path_mode == "append" else self._fixed_path
         url = urlunsplit((self.scheme, self._netloc, request_path, self._query, ""))
@@ -353,74 +334,29 @@ class HTTPTransport:
             text = text.replace(self._secret, "***")
         return text
 
-    def _raise(self, message: str, *, retryable: bool, retry_after: float | None = None) -> NoReturn:
-        raise DeliveryError(self._scrub(message), retryable=retryable, retry_after=retry_after) from None
-
     def _failed(self, method: str, path: str, exc: httpx.HTTPError) -> NoReturn:
-        what = f"{self.shown}: {method} {path}"
-        host = self.shown.split("://", 1)[1].split("/", 1)[0]
-        if isinstance(exc, httpx.ConnectTimeout):
-            self._raise(f"{what}: could not connect to {host} within connect_timeout ({self.connect_timeout:g} s); "
-                        "will try again", retryable=True)
-        if isinstance(exc, httpx.ReadTimeout):
-            self._raise(f"{what}: no answer within read_timeout ({self.read_timeout:g} s); will try again "
-                        "(the receiver may still have acted: the Idempotency-Key lets it drop the repeat)",
-                        retryable=True)
-        if isinstance(exc, httpx.WriteTimeout):
-            self._raise(f"{what}: could not send the document within read_timeout ({self.read_timeout:g} s); "
-                        "will try again", retryable=True)
-        if isinstance(exc, httpx.PoolTimeout):
-            self._raise(f"{what}: all {MAX_CONNECTIONS} connections to {host} stayed busy; will try again",
-                        retryable=True)
-        if isinstance(exc, httpx.ConnectError):
-            cert = _cause(exc, ssl.SSLCertVerificationError)
-            if isinstance(cert, ssl.SSLCertVerificationError):
-                trusted = (f"the CA certificate(s) in option ca_file ({self.ca_file})" if self.ca_file
-                           else "the system's CA store")
-                self._raise(f"{what}: the server's TLS certificate was not trusted "
-                            f"({cert.verify_message or cert.reason or cert}) by {trusted}; if the partner uses a "
-                            "private CA, point option ca_file at its CA certificate (PEM), otherwise ask the "
-                            "partner to fix its certificate; not retried", retryable=False)
-            tls = _cause(exc, ssl.SSLError)
-            if tls is not None:
-                self._raise(f"{what}: the TLS handshake with {host} failed ({tls}); will try again",
-                            retryable=True)
-            if _cause(exc, ConnectionRefusedError) is not None:
-                self._raise(f"{what}: connection refused by {host} (is the receiver running?); will try again",
-                            retryable=True)
-            if _cause(exc, socket.gaierror) is not None:
-                self._raise(f"{what}: cannot resolve the host name of {host} ({exc}); will try again",
-                            retryable=True)
-            self._raise(f"{what}: cannot connect to {host} ({str(exc) or type(exc).__name__}); will try again",
-                        retryable=True)
-        if isinstance(exc, httpx.TransportError):
-            # ReadError, WriteError, RemoteProtocolError: reset, closed without an answer, garbled answer.
-            self._raise(f"{what}: the connection to {host} failed before a complete answer "
-                        f"({str(exc) or type(exc).__name__}); will try again", retryable=True)
-        self._raise(f"{what}: {type(exc).__name__}: {exc}", retryable=True)
+        facts = Facts({"what": f"{self.shown}: {method} {path}", "host": self._host(), "kind": type(exc).__name__,
+                       "connect_timeout": self.connect_timeout, "read_timeout": self.read_timeout,
+                       "max_connections": MAX_CONNECTIONS, "said": str(exc) or type(exc).__name__},
+                      {"cert_problem": lambda: _cert_problem(exc), "trusted": self._trusted})
+        raise FAILURES.error(exc, facts, self._scrub) from None
 
     def _refused(self, method: str, path: str, answer: _Answer) -> NoReturn:
-        status = answer.status
-        said = f"HTTP {status} {answer.reason}".rstrip()
+        said = f"HTTP {answer.status} {answer.reason}".rstrip()
         text = " ".join(answer.body.decode("utf-8", errors="replace").split())[:BODY_IN_MESSAGE]
         if text:
             said += f": {text}"
-        what = f"{self.shown}: {method} {path}: the receiver answered {said}"
-        if status in (408, 429) or 500 <= status <= 599:
-            wait = retry_after_seconds(answer.retry_after, self.clock.now())
-            when = f"not before {wait:g} s (Retry-After)" if wait is not None else "later"
-            self._raise(f"{what}; will try again {when}", retryable=True, retry_after=wait)
-        if 300 <= status <= 399:
-            moved = f" to {shown_url(answer.location)}" if answer.location else ""
-            self._raise(f"{what}; wirepub does not follow redirects{moved}: set the destination's URL to the "
-                        "receiver's address; not retried", retryable=False)
-        hint = {
-            401: "the receiver did not accept wirepub's credentials: check the secret (option secret_env) "
-                 "and the headers option",
-            403: "the receiver refused: check the secret (option secret_env), the headers option and the "
-                 "partner's allow-list",
-            404: "no such endpoint: check the destination's URL and path_mode",
-            405: "the endpoint does not take this method: check the destination's URL",
-            413: "the document is larger than the receiver accepts",
-        }.get(status, "the receiver refused the request")
-        self._raise(f"{what}; {hint}; not retried", retryable=False)
+        wait = retry_after_seconds(answer.retry_after, self.clock.now())
+        facts = Facts({"what": f"{self.shown}: {method} {path}: the receiver answered {said}", "code": answer.status,
+                       "retry_after": wait,
+                       "when": f"not before {wait:g} s (Retry-After)" if wait is not None else "later",
+                       "moved": f" to {shown_url(answer.location)}" if answer.location else ""})
+        raise ANSWERS.error(answer, facts, self._scrub) from None
+
+    def _host(self) -> str:
+        return self.shown.split("://", 1)[1].split("/", 1)[0]
+
+    def _trusted(self) -> str:
+        if self.ca_file:
+            return f"the CA certificate(s) in option ca_file ({self.ca_file})"
+        return "the system's CA store"
