@@ -319,8 +319,9 @@ RSS_BREAKS: dict[str, tuple[Callable[[str], str], str]] = {
                                         "lastBuildDate"),
     "ISO date": (r("<pubDate>Wed, 25 Nov 2026 08:00:00 +0000", "<pubDate>2026-11-25T08:00:00Z"), "pubDate"),
     "no atom:link self": (lambda t: re.sub(r"\s*<atom:link [^>]*/>", "", t), "Atom}link"),
-    "atom:link not self": (r('rel="self"', 'rel="hub"'), "'rel'"),
-    "atom:link without type": (r(' type="application/rss+xml"', ""), "'type'"),
+    "atom:link not self": (r('rel="self"', 'rel="hub"'), 'rel="self"'),
+    "atom:link not self nor hub": (r('rel="self"', 'rel="next"'), "'rel'"),
+    "atom:link without type": (r(' type="application/rss+xml"', ""), 'type="application/rss+xml"'),
     "guid without isPermaLink": (r('<guid isPermaLink="false">', "<guid>"), "isPermaLink"),
     "isPermaLink not a boolean": (r('isPermaLink="false"', 'isPermaLink="no"'), "isPermaLink"),
     "no guid": (lambda t: re.sub(r"\s*<guid [^>]*>[^<]*</guid>", "", t), "guid"),
@@ -331,7 +332,7 @@ RSS_BREAKS: dict[str, tuple[Callable[[str], str], str]] = {
     "enclosure length not a number": (r('length="10"', 'length="ten"'), "length"),
     "enclosure without type": (r(' type="image/jpeg"/>', "/>"), "'type'"),
     "unknown element": (r("<title>Full &amp; complete", "<bogus>x</bogus><title>Full &amp; complete"), "bogus"),
-    "element from another namespace": (
+    "element from another namespace out of place": (
         r("<guid ", '<media:content xmlns:media="http://search.yahoo.com/mrss/" url="https://e.org/p.jpg"/><guid '),
         "mrss/}content"),
     "no language": (lambda t: re.sub(r"\s*<language>[^<]*</language>", "", t), "language"),

@@ -37,8 +37,8 @@ def test_the_config_schema_lists_the_built_in_formats_of_the_registry():
     assert partner["formats"]["items"]["enum"] == list(BUILT_IN) == list(registry.names())
     assert partner["formats"]["default"] == list(BUILT_IN)
     templated = partner["templates"]["propertyNames"]["enum"]
-    assert templated == [*registry.templated(), "kill-notice", "correction"] == ["newsml-g2", "rss", "kill-notice",
-                                                                              "correction"]
+    assert templated == [*registry.templated(), "kill-notice", "correction"] == [
+        "newsml-g2", "rss", "atom", "news-sitemap", "kill-notice", "correction"]
 
 
 def test_the_starter_config_and_the_cli_offer_every_registered_format():
@@ -87,7 +87,8 @@ def test_a_plugin_document_that_breaks_its_own_schema_is_not_delivered(tmp_path,
 
 def test_formats_import_neither_configuration_nor_transports():
     """Data flows one way: a renderer knows stories and its context, never partners, config or destinations."""
-    code = ("import sys, wirepub.formats.newsmlg2, wirepub.formats.rss, wirepub.formats.jsonfeed; "
+    code = ("import sys, wirepub.formats.newsmlg2, wirepub.formats.rss, wirepub.formats.jsonfeed, "
+            "wirepub.formats.ninjs, wirepub.formats.atom, wirepub.formats.newssitemap, wirepub.formats.profiles; "
             "print(sorted(m for m in sys.modules if m.startswith('wirepub.')))")
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     for forbidden in ("wirepub.config", "wirepub.partners", "wirepub.transports", "wirepub.store"):

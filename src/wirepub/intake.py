@@ -71,6 +71,11 @@ class Intake:
                     f"the store refused it ({str(exc.orig).splitlines()[0][:200]})", file=story.origin)), report)
                 continue
             if before is None:
+                if story.media_files:   # local pictures: their bytes kept by content address, for delivery
+                    self.store.ledger.keep_files({m.sha256: (m.type or "application/octet-stream",
+                                                             story.media_files[m.sha256])
+                                                  for m in story.media if m.sha256 in story.media_files},
+                                                 self.clock.now())
                 self.source.done(story.origin)
                 recorded.append(story)
                 report.new.append((story.id, story.version))

@@ -5,7 +5,7 @@ go below each destination, and its own templates."""
 from __future__ import annotations
 
 import string
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -13,11 +13,12 @@ from typing import Any
 
 from apscheduler.triggers.cron import CronTrigger
 
+from wirepub.channel import Channel
 from wirepub.formats import Format
 from wirepub.formats import registry as formats
 from wirepub.story import Story
 from wirepub.transports import Destination
-from wirepub.vocabulary import EmbargoPolicy, FormatKind, OnKill
+from wirepub.vocabulary import EmbargoPolicy, FormatKind, OnKill, OnKillFeed
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,7 @@ class StoryFilter:
 
 ITEM_LAYOUT = "items/{id}/v{version}.{ext}"
 FEED_LAYOUT = "feeds/{format}.{ext}"
+MEDIA_LAYOUT = "media/{sha256}.{ext}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +77,11 @@ class Layout:
 
     item: str = ITEM_LAYOUT
     feed: str = FEED_LAYOUT
+    media: str = MEDIA_LAYOUT
+
+    def media_path(self, sha256: str, ext: str) -> str:
+        """A local picture's content-addressed path: the same bytes, the same path, for ever."""
+        return self.media.format(sha256=sha256, ext=ext, prefix=sha256[:2])
 
     def item_path(self, story: Story, format_name: str, ext: str) -> str:
         made = story.first_created
@@ -92,6 +99,7 @@ class Layout:
             ("item", self.item, {"id", "version", "format", "ext", "year", "month", "day"},
              [{"id"}, {"version"}, {"ext", "format"}]),
             ("feed", self.feed, {"format", "ext"}, [{"ext", "format"}]),
+            ("media", self.media, {"sha256", "ext", "prefix"}, [{"sha256"}]),
         ):
             try:
                 fields = {name for _, name, spec, _ in string.Formatter().parse(text) if name is not None}
@@ -123,6 +131,26 @@ class Partner:
     embargo: EmbargoPolicy = EmbargoPolicy.HOLD
     on_kill: OnKill = OnKill.REPLACE     # what becomes of the earlier versions' item documents
     paths: Layout = Layout()
+    profile: str | None = None           # a dialect of rss: smartnews, msn, flipboard (formats.profiles)
+    channel: dict[str, Any] = field(default_factory=dict)    # the partner's own channel settings
+    channels: dict[str, dict[str, Any]] = field(default_factory=dict)   # ... per format, over those
+    field_maps: dict[str, dict[str, Any]] = field(default_factory=dict)  # JSON formats' field maps
+    ninjs_version: str = "3.1"
+    on_kill_feed: OnKillFeed = OnKillFeed.NOTICE
+    kill_notice_hours: float = 48.0      # how long a kill notice stays in the feeds
+    public_urls: dict[str, str] = field(default_factory=dict)   # destination URL -> where partners read it
+
+    def channel_for(self, format_name: str, base: Channel) -> Channel:
+        """The channel this partner's copy of a format says: the global one, the partner's settings over it,
+        the partner's settings for this format over those."""
+        over = {**self.channel, **self.channels.get(format_name, {})}
+        if "hubs" in over:
+            over["hubs"] = tuple(over["hubs"])
+        return replace(base, **over) if over else base
+
+    def public_url_of(self, destination: Destination) -> str | None:
+        """Where partners read this destination's files, if the destination says (its public_url setting)."""
+        return self.public_urls.get(destination.url)
 
     def formats_of(self, kind: FormatKind) -> list[Format]:
         """This partner's formats of one kind, as format objects, in the order it lists them."""

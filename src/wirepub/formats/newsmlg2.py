@@ -8,7 +8,16 @@ from markupsafe import Markup
 
 from wirepub import __version__
 from wirepub.formats import RenderContext, Sniffed
-from wirepub.formats.templates import CORRECTION, KILL_NOTICE, render_template, render_text, rfc3339, template
+from wirepub.formats.templates import (
+    CORRECTION,
+    KILL_NOTICE,
+    correction_line,
+    kill_notice,
+    local_dateline,
+    render_template,
+    rfc3339,
+    template,
+)
 from wirepub.story import Story
 from wirepub.vocabulary import FormatKind
 
@@ -33,22 +42,18 @@ class NewsMLG2:
         signals = []
         body = Markup(story.body_xhtml)  # sanitised and re-serialised as XML by wirepub.sanitize
         if story.withdrawn:
-            kill = render_text("kill-notice.txt.j2", ctx.templates.get(KILL_NOTICE),
-                               headline=story.headline, story_id=story.id, note=story.withdrawal_note or "")
+            kill = kill_notice(story, ctx.templates.get(KILL_NOTICE))
             notes.append(kill)
             body = Markup("<p>{}</p>").format(kill)  # a killed story's text must not travel on
         elif story.correction:
             signals.append("sig:correction")
-            notes.append(render_text("correction.txt.j2", ctx.templates.get(CORRECTION),
-                                     version=story.version, story_id=story.id, note=story.correction))
+            notes.append(correction_line(story, ctx.templates.get(CORRECTION)))
         elif story.version > 1:
             signals.append("sig:update")
         dl = story.dateline
-        dateline = None
-        if dl:
-            dateline = dl.place.upper() + (f", {dl.country}" if dl.country else "")
-            if dl.date:
-                dateline += f", {dl.date.strftime('%b')} {dl.date.day}"
+        # In the story's language (Babel): "عمّان، الأردن، ٢٩ نوفمبر", "東京、11月29日", not English months.
+        dateline = local_dateline(dl.place, dl.country, dl.date, story.language) if dl else None
+        media = [(ctx.media_url(m.url, m.sha256), m.type, m.caption) for m in story.media]
         return render_template(
             template(self.template, ctx.templates.get(self.name)),
             story=story,
@@ -65,6 +70,7 @@ class NewsMLG2:
             creators=[a.name for a in story.authors] or ([story.byline] if story.byline else []),
             genre_qcode=story.genre if story.genre and _QCODE.fullmatch(story.genre) else None,
             dateline=dateline,
+            media=media,
             summary=None if story.withdrawn else story.summary,
             body=body,
         )

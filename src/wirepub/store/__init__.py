@@ -6,6 +6,7 @@ One concern per module, each reached through the Store:
   versions.py   story versions (store.versions)  ledger.py   the delivery outbox (store.ledger)
   reads.py      read models for the desk (store.reads)
   locks.py      locks between processes (store.locks)    notices.py  what a node says is wrong (store.notices)
+  holds.py      stories a partner profile holds back (store.holds)
 The store holds no business rule: what to record, what goes where and what supersedes what is decided by
 the flow (publisher, routing, feeds) and handed to it.
 """
@@ -19,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from wirepub.errors import ConfigError
+from wirepub.store.holds import HeldRow, Holds
 from wirepub.store.ledger import Ledger, LedgerBatch
 from wirepub.store.locks import Locks
 from wirepub.store.migrate import SCHEMA_VERSION, migrate
@@ -28,8 +30,8 @@ from wirepub.store.rows import DueDelivery, FeedCopy, NewDelivery, NewVersion, O
 from wirepub.store.schema import deliveries, documents, story_versions
 from wirepub.store.versions import Versions
 
-__all__ = ["SCHEMA_VERSION", "DueDelivery", "FeedCopy", "Ledger", "LedgerBatch", "NewDelivery", "NewVersion", "Notice",
-           "Outcome", "Store", "StoredVersion", "deliveries", "documents", "shown_url", "story_versions"]
+__all__ = ["SCHEMA_VERSION", "DueDelivery", "FeedCopy", "HeldRow", "Ledger", "LedgerBatch", "NewDelivery",
+           "NewVersion", "Notice", "Outcome", "Store", "StoredVersion", "deliveries", "documents", "shown_url", "story_versions"]
 
 
 class Store:
@@ -50,6 +52,7 @@ class Store:
         self.reads = Reads(self.engine)
         self.locks = Locks(self.engine)
         self.notices = Notices(self.engine)
+        self.holds = Holds(self.engine)
 
     def ping(self) -> None:
         """Raises if the store does not answer."""

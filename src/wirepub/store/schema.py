@@ -106,3 +106,16 @@ notices = sa.Table(
     sa.Column("first_at", UTCDateTime, nullable=False),
     sa.Column("last_at", UTCDateTime, nullable=False),
 )
+
+# Stories a partner profile's rule holds back from one partner's format (rendering.Held): replaced at every
+# rebuild of that partner's feeds, so a story that keeps the rules again leaves it.
+held_back = sa.Table(
+    "held_back", metadata,
+    sa.Column("partner", sa.String(128), primary_key=True),
+    sa.Column("format", sa.String(32), primary_key=True),
+    sa.Column("story_id", sa.String(128), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("rule", sa.String(64), nullable=False),          # e.g. msn.title-length
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("since", UTCDateTime, nullable=False),
+)
