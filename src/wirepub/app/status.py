@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ class Status:
     partners: list[dict[str, Any]]     # per partner: counts by state, last_error, oldest_pending_seconds
     failed_versions: list[dict[str, Any]] = field(default_factory=list)   # held back: cannot be rendered
     notices: list[dict[str, Any]] = field(default_factory=list)           # failing collects, misconfigured
+    held_back: list[dict[str, Any]] = field(default_factory=list)         # by a partner profile's rule
 
     @property
     def ok(self) -> bool:
@@ -29,7 +31,8 @@ class Status:
 def _status(store: Store, now: datetime) -> Status:
     return Status(now, store.reads.status(now), store.reads.failed_versions(),
                   [{"kind": n.kind, "subject": n.subject, "node": n.node, "message": n.message, "since": n.first_at}
-                   for n in store.notices.all()])
+                   for n in store.notices.all()],
+                  [dataclasses.asdict(h) for h in store.holds.all()])
 
 
 def status(config: Config, *, clock: Clock | None = None) -> Status:

@@ -229,11 +229,15 @@ def _flipboard_picture(item: etree._Element, facts: Facts) -> str | None:
     pictures += [el for el in item.iter("enclosure") if el.get("type", "").startswith("image/")]
     if not pictures:
         return "no picture (media:content or enclosure): Flipboard wants one per item"
+    sizes: dict[str, list[int]] = {}   # by URL: an enclosure says no size, its media:content twin may
     for el in pictures:
         sides = [int(v) for v in (el.get("width"), el.get("height")) if v and v.isdigit()]
-        if len(sides) < 2 or min(sides) >= FLIPBOARD_MIN_SIDE:
-            return None
-    return f"every picture is smaller than {FLIPBOARD_MIN_SIDE} px on a side"
+        sizes.setdefault(el.get("url", ""), [])
+        if len(sides) == 2:
+            sizes[el.get("url", "")] = sides
+    if any(not sides or min(sides) >= FLIPBOARD_MIN_SIDE for sides in sizes.values()):
+        return None
+    return f"every picture is smaller than {FLIPBOARD_MIN_SIDE} px on its smaller side"
 
 
 FLIPBOARD = Profile("flipboard", "rss", "rss-flipboard.xml.j2", (
