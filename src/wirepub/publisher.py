@@ -130,8 +130,8 @@ class Publisher:
                     batch.rows += self._picture_rows(r, story)
                 for fmt in r.partner.formats_of(FormatKind.ITEM):
                     where = {"partner": r.partner.name, "format": fmt.name}
-                    doc = self.renderer.item(r.partner, fmt, story, now)  # type: ignore[arg-type]
-                    batch.rows += self._item_rows(r, doc, story)
+                    for doc in self.renderer.items(r.partner, fmt, story, now):  # type: ignore[arg-type]
+                        batch.rows += self._item_rows(r, doc, story)
             if story.embargoed_at(now):
                 batch.early.append((story.id, story.version))
             else:

@@ -87,19 +87,31 @@ class Renderer:
                              options={"ninjs_version": partner.ninjs_version}, now=now, media=media)
 
     def item(self, partner: Partner, fmt: ItemFormat, story: Story, now: datetime | None = None) -> Document:
-        data = fmt.render(story, self.context(partner, fmt, [story], now=now))
-        self.validator.check(data, fmt, story=f"{story.id} v{story.version}")
+        """The item document (for the partner's first public address, when its destinations say theirs)."""
+        return self.items(partner, fmt, story, now)[0]
+
+    def items(self, partner: Partner, fmt: ItemFormat, story: Story, now: datetime | None = None) -> list[Document]:
+        """The item document, once per public address the partner's destinations are read at (a local picture
+        is linked where that copy of it lives)."""
+        groups = _by_public_url(partner)
         path = partner.paths.item_path(story, fmt.name, fmt.extension)
-        return Document(partner.name, fmt.name, path, data, fmt.media_type, story.id, story.version)
+        out = []
+        for public_url, dests in groups.items():
+            data = fmt.render(story, self.context(partner, fmt, [story], public_url=public_url, now=now))
+            self.validator.check(data, fmt, story=f"{story.id} v{story.version}")
+            out.append(Document(partner.name, fmt.name, path, data, fmt.media_type, story.id, story.version,
+                                destinations=tuple(dests) if len(groups) > 1 else None))
+            if story.withdrawn or not any(m.sha256 for m in story.media):
+                # Nothing in an item depends on where it lives but its local pictures: one copy serves all.
+                return [replace(out[0], destinations=None)]
+        return out
 
     def feed(self, partner: Partner, fmt: FeedFormat, stories: Sequence[Story],
              now: datetime | None = None) -> FeedResult:
         """Every copy of one feed of a partner (one per public address its destinations are read at), and the
         stories its profile held back."""
         path = partner.paths.feed_path(fmt.name, fmt.extension)
-        groups: dict[str | None, list[Destination]] = {}
-        for dest in partner.destinations:
-            groups.setdefault(partner.public_url_of(dest), []).append(dest)
+        groups = _by_public_url(partner)
         result = FeedResult()
         chosen = list(stories)
         for public_url, dests in groups.items():
@@ -172,6 +184,14 @@ class Renderer:
         if validate:
             self.validator.check(data, fmt, story=story.id)
         return data
+
+
+def _by_public_url(partner: Partner) -> dict[str | None, list[Destination]]:
+    """The partner's destinations by the public address they are read at (None: the channel's)."""
+    groups: dict[str | None, list[Destination]] = {}
+    for dest in partner.destinations:
+        groups.setdefault(partner.public_url_of(dest), []).append(dest)
+    return groups
 
 
 def _latest(stories: Sequence[Story]) -> datetime:
