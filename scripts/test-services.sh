@@ -3,11 +3,13 @@
 #   openssh-server   OpenSSH's sshd, which the SFTP tests start on a free port of 127.0.0.1 with a throwaway host key
 #   chromium         the headless browser in which the status page test reads the page (tests/test_status_page.py)
 #   chromium-driver  its WebDriver (/usr/bin/chromedriver), through which Selenium drives it
+#   newsboat         a real feed reader, run headless, that must see a kill notice replace the story
 set -euo pipefail
 missing=()
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
+[ -x /usr/bin/newsboat ] || missing+=(newsboat)
 if [ "${#missing[@]}" -eq 0 ]; then
   exit 0
 fi

@@ -121,7 +121,8 @@ class Feeds:
         while len(chosen) < limit:
             page = self.store.versions.latest_released(limit=page_size, offset=offset, withdrawn=notices)
             for s in self._stories(page):
-                had = s.withdrawn and self.store.ledger.received(partner.name, s.id)
+                # A kill notice goes where the story went: to a partner whose filter takes it, or that had it
+                had = s.withdrawn and (partner.filter.matches(s) or self.store.ledger.received(partner.name, s.id))
                 if in_feed(s, partner, now=now, had=had):
                     chosen.append(s)
                     if s.withdrawn:
