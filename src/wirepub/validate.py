@@ -28,7 +28,7 @@ from wirepub.formats import Format
 from wirepub.resources import schema_path
 
 # No network, no entity expansion: documents are ours, but a template override is not.
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 XMLChecker = etree.XMLSchema | etree.RelaxNG
 
 
@@ -125,7 +125,7 @@ class Validator:
     @staticmethod
     def _parse_xml(data: bytes, fmt: str, story: str) -> etree._Element:
         try:
-            return etree.fromstring(data, _PARSER)
+            return etree.fromstring(data, PARSER)
         except etree.XMLSyntaxError as exc:
             raise DocumentInvalid(story=story, format=fmt, line=exc.lineno, message=f"not well-formed: {exc.msg}",
                                   schema="XML 1.0") from None

@@ -9,6 +9,7 @@ Media RSS. Checked against our profile (schemas/atom-1.0.xsd) and, where configu
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from lxml import etree
 from markupsafe import Markup
@@ -31,6 +32,20 @@ class Atom:
     extension = "atom"
     schema = "atom-1.0.xsd"
     template = "atom-1.0.xml.j2"
+    standard = "Atom 1.0"
+
+    @staticmethod
+    def check_standard(root: Any) -> str | None:
+        """RFC 4287's own musts, briefly (the RELAX NG, where configured, says the rest): a feed has an id, a
+        title and updated; so has each entry."""
+        ns = "{http://www.w3.org/2005/Atom}"
+        if root.tag != f"{ns}feed":
+            return "not an Atom feed"
+        for where, el in [("the feed", root), *((f"entry {n}", e) for n, e in enumerate(root.iter(f"{ns}entry"), 1))]:
+            missing = [t for t in ("id", "title", "updated") if el.find(f"{ns}{t}") is None]
+            if missing:
+                return f"{where} has no {', '.join(missing)}"
+        return None
 
     def sniff(self, doc: Sniffed) -> bool:
         return doc.root == ROOT

@@ -24,6 +24,21 @@ class JSONFeed:
     extension = "json"
     schema = "jsonfeed-1.1.schema.json"
     template = None   # JSON is built as data and serialised, never templated
+    standard = "JSON Feed 1.1"
+
+    @staticmethod
+    def check_standard(doc: Any) -> str | None:
+        """What JSON Feed 1.1 itself requires: version, title, items; each item an id and content."""
+        if not isinstance(doc, dict) or not str(doc.get("version", "")).startswith("https://jsonfeed.org/version/"):
+            return "no JSON Feed version"
+        if not isinstance(doc.get("title"), str) or not isinstance(doc.get("items"), list):
+            return "a JSON Feed needs a title and items"
+        for n, item in enumerate(doc["items"], 1):
+            if not isinstance(item, dict) or not isinstance(item.get("id"), str | int):
+                return f"item {n} has no id"
+            if not ("content_html" in item or "content_text" in item):
+                return f"item {n} has neither content_html nor content_text"
+        return None
 
     def sniff(self, doc: Sniffed) -> bool:
         return doc.head.startswith(b"{") and b"jsonfeed.org/version/" in doc.head

@@ -32,6 +32,7 @@ class NewsMLG2:
     extension = "xml"
     schema = "newsml-g2-profile.xsd"
     template = "newsml-g2.xml.j2"
+    standard = "NewsML-G2 2.35"
     root = "{http://iptc.org/std/nar/2006-10-01/}newsItem"
 
     def sniff(self, doc: Sniffed) -> bool:

@@ -39,6 +39,7 @@ class NewsSitemap:
     template = "news-sitemap.xml.j2"
     index_template = "news-sitemap-index.xml.j2"
     page_size = PAGE_SIZE
+    standard = "Google News sitemap"
 
     def sniff(self, doc: Sniffed) -> bool:
         return doc.root in (f"{{{SITEMAP}}}urlset", f"{{{SITEMAP}}}sitemapindex")

@@ -35,6 +35,12 @@ class Ninjs:
     extension = "json"
     schema = "ninjs-profile.schema.json"
     template = None   # JSON is built as data and serialised; a partner reshapes it with a field map
+    standard = "ninjs"
+
+    @staticmethod
+    def check_standard(doc: Any) -> str | None:
+        """ninjs' one must (IPTC's schema, where configured, says the rest): a uri."""
+        return None if isinstance(doc, dict) and isinstance(doc.get("uri"), str) else "a ninjs object needs a uri"
 
     def sniff(self, doc: Sniffed) -> bool:
         return doc.head.startswith(b"{") and b"ninjs" in doc.head and b'"uri"' in doc.head

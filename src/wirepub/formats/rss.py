@@ -30,6 +30,7 @@ class RSS:
     extension = "xml"
     schema = "rss-2.0.xsd"
     template = "rss-2.0.xml.j2"
+    standard = "RSS 2.0"
 
     def sniff(self, doc: Sniffed) -> bool:
         return doc.root == "rss"
@@ -42,6 +43,23 @@ class RSS:
             return first.sourceline or 1, (f"the channel's first atom:link must be rel=\"self\" "
                                            f"type=\"application/rss+xml\" (found rel={first.get('rel')!r}); "
                                            "hubs follow it")
+        return None
+
+    @staticmethod
+    def check_standard(root: Any) -> str | None:
+        """What RSS 2.0 itself requires (no more): one channel with title, link and description; each item a
+        title or a description."""
+        if root.tag != "rss" or root.get("version") not in ("2.0", "2.0.1"):
+            return "not an RSS 2.0 document (rss version=\"2.0\")"
+        channel = root.find("channel")
+        if channel is None:
+            return "no channel"
+        missing = [t for t in ("title", "link", "description") if channel.find(t) is None]
+        if missing:
+            return f"the channel has no {', '.join(missing)}"
+        for n, item in enumerate(channel.iter("item"), 1):
+            if item.find("title") is None and item.find("description") is None:
+                return f"item {n} has neither title nor description"
         return None
 
     def render(self, stories: Sequence[Story], ctx: RenderContext) -> bytes:
