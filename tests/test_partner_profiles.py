@@ -16,9 +16,9 @@ from lxml import etree
 from conftest import Workspace
 from formats_helpers import NOW, feed, story
 from wirepub import app
-from wirepub.logs import FACTS
 from wirepub.errors import RenderError
 from wirepub.formats.profiles import PROFILES, SMARTNEWS_MAX_BYTES
+from wirepub.logs import FACTS
 
 LONG_TITLE = "Fire in the harbour of Piraeus is out after six hours"
 BIG_PICTURE = {"url": "https://img.example/fire.jpg", "type": "image/jpeg", "width": 1200, "height": 800,
@@ -132,7 +132,8 @@ def test_held_back_for_that_partner_only_named_in_status_page_and_log(tmp_path, 
     msn = feedparser.parse((tmp_path / "msn-out/feeds/rss.xml").read_bytes())
     plain = feedparser.parse(ws.read("feeds/rss.xml"))
     assert [e.id for e in msn.entries] == ["urn:newsml:wirepub.example:long"]
-    assert sorted(e.id for e in plain.entries) == ["urn:newsml:wirepub.example:long", "urn:newsml:wirepub.example:short"]
+    assert sorted(e.id for e in plain.entries) == ["urn:newsml:wirepub.example:long",
+                                                   "urn:newsml:wirepub.example:short"]
     assert any("msn.title-length" in w for w in report.warnings)
     line = next(r for r in caplog.records if r.getMessage().startswith("held back"))
     said = getattr(line, FACTS)

@@ -32,7 +32,8 @@ def test_hubs_are_named_in_the_feeds_and_pinged_after_each_new_copy(tmp_path, ht
     http_receiver.respond_with(204)
     ws = Workspace(tmp_path, {"channel": {"hubs": [hub_url], "public_url": "https://feeds.example/wire/"},
                               "partners": [{"name": "p", "destinations": ["public"], "formats": ["rss", "atom"]}]})
-    ws.drop("a.json", {"id": "a", "headline": "First", "body": "<p>One.</p>", "version_created": "2026-11-25T10:00:00Z"})
+    ws.drop("a.json", {"id": "a", "headline": "First", "body": "<p>One.</p>",
+                       "version_created": "2026-11-25T10:00:00Z"})
     report = ws.push()
     assert report.ok, report
     rss = feedparser.parse(ws.read("feeds/rss.xml"))
@@ -48,7 +49,8 @@ def test_hubs_are_named_in_the_feeds_and_pinged_after_each_new_copy(tmp_path, ht
     assert ws.push().ok and http_receiver.requests == []
 
     # A new story: a new copy of each feed, and a ping each, after the copy is delivered.
-    ws.drop("b.json", {"id": "b", "headline": "Second", "body": "<p>Two.</p>", "version_created": "2026-11-25T11:00:00Z"})
+    ws.drop("b.json", {"id": "b", "headline": "Second", "body": "<p>Two.</p>",
+                       "version_created": "2026-11-25T11:00:00Z"})
     assert ws.push().ok
     topics = sorted(parse_qs(r.body.decode())["hub.url"][0] for r in http_receiver.requests)
     assert topics == ["https://feeds.example/wire/feeds/atom.atom", "https://feeds.example/wire/feeds/rss.xml"]
@@ -61,7 +63,8 @@ def test_a_hub_that_is_down_is_retried_through_the_ledger(tmp_path, http_receive
     http_receiver.respond_with(204)
     ws = Workspace(tmp_path, {"channel": {"hubs": [hub_url]},
                               "partners": [{"name": "p", "destinations": ["public"], "formats": ["rss"]}]})
-    ws.drop("a.json", {"id": "a", "headline": "First", "body": "<p>One.</p>", "version_created": "2026-11-25T10:00:00Z"})
+    ws.drop("a.json", {"id": "a", "headline": "First", "body": "<p>One.</p>",
+                       "version_created": "2026-11-25T10:00:00Z"})
     report = ws.push()
     assert (ws.public / "feeds/rss.xml").is_file()
     assert len(report.retrying) == 1 and "WebSub hub" in report.retrying[0] and "503" in report.retrying[0]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import cast
 
 from wirepub.channel import Channel
 from wirepub.errors import WirepubError
@@ -70,11 +71,11 @@ class Feeds:
         if not feed_formats:
             return []
         out: list[NewDelivery] = []
-        for fmt in feed_formats:
+        for fmt in cast(list[FeedFormat], feed_formats):
             channel = partner.channel_for(fmt.name, self.channel)
             stories = self.holds(partner, now, channel.max_items)
             try:
-                result = self.renderer.feed(partner, fmt, stories, now)  # type: ignore[arg-type]
+                result = self.renderer.feed(partner, fmt, stories, now)
             except WirepubError as exc:
                 report.failures.append(f"partner {partner.name}: {exc}")
                 log.error("feed failed", extra=facts(partner=partner.name, format=fmt.name, error=str(exc)))

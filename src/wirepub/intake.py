@@ -74,7 +74,7 @@ class Intake:
                 if story.media_files:   # local pictures: their bytes kept by content address, for delivery
                     self.store.ledger.keep_files({m.sha256: (m.type or "application/octet-stream",
                                                              story.media_files[m.sha256])
-                                                  for m in story.media if m.sha256 in story.media_files},
+                                                  for m in story.media if m.sha256 and m.sha256 in story.media_files},
                                                  self.clock.now())
                 self.source.done(story.origin)
                 recorded.append(story)

@@ -20,6 +20,7 @@ from typing import Any
 import jsonschema
 import jsonschema_rs
 import referencing
+import referencing.jsonschema
 from jsonschema.exceptions import best_match
 from lxml import etree
 
@@ -29,14 +30,14 @@ from wirepub.resources import schema_path
 
 # No network, no entity expansion: documents are ours, but a template override is not.
 PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
-XMLChecker = etree.XMLSchema | etree.RelaxNG
 
 
 @cache
-def _xml_schema(path: Path) -> XMLChecker:
+def _xml_schema(path: Path) -> etree._Validator:
     try:
         tree = etree.parse(str(path), etree.XMLParser(no_network=True))
-        return etree.RelaxNG(tree) if path.suffix == ".rng" else etree.XMLSchema(tree)
+        checker: etree._Validator = etree.RelaxNG(tree) if path.suffix == ".rng" else etree.XMLSchema(tree)
+        return checker
     except (OSError, etree.XMLSchemaParseError, etree.RelaxNGParseError, etree.XMLSyntaxError) as exc:
         raise ConfigError(f"XML schema {path} cannot be compiled: {exc}") from None
 

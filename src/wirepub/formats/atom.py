@@ -89,4 +89,4 @@ class _Entry:
 def xhtml_div(fragment: str) -> str:
     """The sanitised body as Atom's xhtml content wants it: one div in the XHTML namespace."""
     div = etree.fromstring(f'<div xmlns="{XHTML}">{fragment}</div>'.encode())
-    return etree.tostring(div, encoding="unicode")
+    return str(etree.tostring(div, encoding="unicode"))

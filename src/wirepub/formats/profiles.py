@@ -89,11 +89,12 @@ class Profile:
 
 
 def _guid(item: etree._Element) -> str | None:
-    return item.findtext("guid")
+    found = item.findtext("guid")
+    return None if found is None else str(found)
 
 
 def _text(item: etree._Element, tag: str) -> str:
-    return (item.findtext(tag) or "").strip()
+    return str(item.findtext(tag) or "").strip()
 
 
 # --- SmartNews: SmartFormat 2.1 --------------------------------------------------------------------------

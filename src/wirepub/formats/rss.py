@@ -19,7 +19,6 @@ from wirepub.formats.templates import render_template, rfc822, rfc3339, template
 from wirepub.story import Story
 from wirepub.vocabulary import FormatKind
 
-
 ATOM_LINK = "{http://www.w3.org/2005/Atom}link"
 
 

@@ -31,7 +31,8 @@ from wirepub.store.schema import deliveries, documents, story_versions
 from wirepub.store.versions import Versions
 
 __all__ = ["SCHEMA_VERSION", "DueDelivery", "FeedCopy", "HeldRow", "Ledger", "LedgerBatch", "NewDelivery",
-           "NewVersion", "Notice", "Outcome", "Store", "StoredVersion", "deliveries", "documents", "shown_url", "story_versions"]
+           "NewVersion", "Notice", "Outcome", "Store", "StoredVersion", "deliveries", "documents", "shown_url",
+           "story_versions"]
 
 
 class Store:

@@ -40,9 +40,10 @@ class Holds:
             values = []
             for r in rows:
                 old = before.get(r.story_id)
-                same = old is not None and old.rule == r.rule and old.version == r.version
+                since = old.since if old is not None and old.rule == r.rule and old.version == r.version else None
+                same = since is not None
                 values.append({"partner": partner, "format": format, "story_id": r.story_id, "version": r.version,
-                               "rule": r.rule, "message": r.message[:2000], "since": old.since if same else now})
+                               "rule": r.rule, "message": r.message[:2000], "since": since or now})
                 if not same:
                     fresh.append(r)
             if values:
