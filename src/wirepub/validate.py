@@ -19,6 +19,7 @@ from typing import Any
 
 import jsonschema
 import jsonschema_rs
+import orjson
 import referencing
 import referencing.jsonschema
 from jsonschema.exceptions import best_match
@@ -133,6 +134,10 @@ class Validator:
 
     @staticmethod
     def _parse_json(data: bytes, fmt: str, story: str) -> Any:
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass   # worded by json, which says where
         try:
             return json.loads(data)
         except ValueError as exc:

@@ -3,13 +3,13 @@ it with a field map (formats.fieldmap: `feed` and `item` levels)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from wirepub.formats import RenderContext, Sniffed
 from wirepub.formats.feeditems import FeedItem, feed_item
 from wirepub.formats.fieldmap import apply_map
+from wirepub.formats.jsondoc import dumps
 from wirepub.formats.templates import rfc3339
 from wirepub.story import Story
 from wirepub.vocabulary import FormatKind
@@ -60,7 +60,7 @@ class JSONFeed:
         }
         feed = apply_map({k: v for k, v in feed.items() if v is not None}, ctx.field_map.get("feed", {}), None)
         # Indented, so that a schema error can name its line; partners' parsers do not care.
-        return json.dumps(feed, ensure_ascii=False, indent=2).encode("utf-8")
+        return dumps(feed)
 
     @staticmethod
     def _item(i: FeedItem) -> dict[str, Any]:

@@ -9,13 +9,13 @@ rendition per size). Checked against our profile (schemas/ninjs-profile.schema.j
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from wirepub.formats import RenderContext, Sniffed
 from wirepub.formats.feeditems import MEDIATOPIC
 from wirepub.formats.fieldmap import apply_map
+from wirepub.formats.jsondoc import dumps
 from wirepub.formats.templates import CORRECTION, KILL_NOTICE, correction_line, kill_notice, rfc3339
 from wirepub.story import Media, Story
 from wirepub.vocabulary import FormatKind
@@ -60,7 +60,7 @@ class Ninjs:
             doc = _lower(doc)
         doc = apply_map(doc, ctx.field_map, story, ctx.provider.guid(story.id))
         # Indented, so that a schema error can name its line; partners' parsers do not care.
-        return json.dumps(doc, ensure_ascii=False, indent=2).encode("utf-8")
+        return dumps(doc)
 
 
 def build(s: Story, ctx: RenderContext, version: str) -> dict[str, Any]:
