@@ -23,7 +23,7 @@ from jsonschema.exceptions import best_match
 from wirepub.channel import Channel, Provider
 from wirepub.errors import ConfigError
 from wirepub.formats import registry as formats
-from wirepub.partners import DeliveryPolicy, Layout, Partner, StoryFilter, cron
+from wirepub.partners import DeliveryPolicy, Layout, Partner, StoryFilter, collisions, cron
 from wirepub.resources import schema_path
 from wirepub.transports import Destination
 from wirepub.vocabulary import EmbargoPolicy, OnKill
@@ -169,6 +169,8 @@ class _Builder:
         for name in names:
             if names.count(name) > 1:
                 raise self.fail(f"partner name {name!r} is used twice", "partners")
+        for clash in collisions(partners, self.base_dir):
+            raise self.fail(clash, "partners")
         return partners
 
     def official_schemas(self) -> dict[str, Path]:
