@@ -658,3 +658,63 @@ def test_the_desk_reads_the_page_in_a_real_browser(sqlite_desk, browser):
         assert browser.save_screenshot(str(shot))
         print(f"status page screenshot: {shot}")
         assert shot.stat().st_size > 10_000
+
+
+def test_the_story_view_fits_a_1280_pixel_screen(sqlite_desk, browser):
+    """Before: the story view's last-error column was cut off at 1280 px (the page scrolled sideways)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    import sqlalchemy as sa
+
+    from wirepub.store import deliveries
+
+    long_error = ("https://ingest.partner-with-a-long-name.example.net/wire/incoming/items/harbour-fire/v2.xml: "
+                  "POST items/harbour-fire/v2.xml: the receiver answered HTTP 503 Service Unavailable: "
+                  + "upstream-connect-error-or-disconnect/reset-before-headers." * 4)
+    with sqlite_desk.store.engine.begin() as c:                 # a real error text from a partner, long and unbroken
+        c.execute(deliveries.update().where(deliveries.c.partner == "down").values(
+            last_error=long_error, destination="sftp://wirepub@ingest.partner-with-a-long-name.example.net:2222/"
+                                               "incoming/wire/newsml-g2/harbour-and-port-authority-desk"))
+    server = WebServer("127.0.0.1:0", store=sqlite_desk.store, clock=sqlite_desk.clock, health=Health(),
+                       metrics=METRICS, token=None)
+    with server:
+        browser.set_window_size(1280, 900)
+        browser.get(f"http://127.0.0.1:{server.port}/?story=harbour-fire")
+        WebDriverWait(browser, 20).until(ec.presence_of_element_located((By.ID, "story-history")))
+        inner = int(browser.execute_script("return document.documentElement.clientWidth"))  # without scrollbar
+        wide = int(browser.execute_script("return document.documentElement.scrollWidth"))
+        assert wide <= inner, f"the page is {wide} px wide in a {inner} px window"
+        errors = browser.find_elements(By.CSS_SELECTOR, "table.history td.error")
+        assert errors and all(e.rect["x"] + e.rect["width"] <= inner for e in errors)   # not cut off ...
+        assert all(e.rect["width"] >= 180 for e in errors)                               # ... nor squeezed
+        stories = browser.find_element(By.ID, "stories-table").text
+        assert "harbour-fire v2" in stories                       # stories listed by headline too
+
+
+def test_misconfigured_partners_kills_and_headline_search(sqlite_desk):
+    from wirepub.vocabulary import NoticeKind
+
+    store, now = sqlite_desk.store, sqlite_desk.clock.now()
+    store.notices.raise_(NoticeKind.MISCONFIGURED, "s3-partner", "node-1", "option secret_env names PARTNER_KEY, "
+                         "which is not set", now)
+    view = status_view(store, now, story="v2")                    # no such id; a headline contains it
+    page = render_status_page(view, refresh_seconds=None)
+    assert 'data-partner="s3-partner" class="problem-misconfigured"' in page and "PARTNER_KEY" in page
+    assert "harbour-fire" in [m.story_id for m in view.matches]
+    assert "all partners up to date" not in page
+
+
+def test_a_document_a_kill_replaced_is_marked(tmp_path):
+    from conftest import Workspace
+
+    ws = Workspace(tmp_path)
+    ws.drop("a.json", {"id": "a", "headline": "A", "body": "B", "version_created": "2026-11-25T10:00:00Z"})
+    ws.push()
+    ws.drop("k.json", {"id": "a", "version": 2, "status": "withdrawn", "headline": "A", "body": "",
+                       "version_created": "2026-11-25T11:00:00Z"})
+    assert ws.push().ok
+    page = render_status_page(status_view(ws.store, ws.clock.now(), story="a"), refresh_seconds=None)
+    assert "replaced by the kill notice" in page
+    ws.store.close()

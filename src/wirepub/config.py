@@ -24,7 +24,7 @@ from wirepub.channel import Channel, Provider
 from wirepub.errors import ConfigError
 from wirepub.formats import registry as formats
 from wirepub.formats.profiles import PROFILES, get_profile
-from wirepub.partners import DeliveryPolicy, Layout, Partner, StoryFilter, cron
+from wirepub.partners import DeliveryPolicy, Layout, Partner, StoryFilter, collisions, cron
 from wirepub.resources import schema_path
 from wirepub.transports import Destination
 from wirepub.vocabulary import EmbargoPolicy, OnKill, OnKillFeed
@@ -192,6 +192,8 @@ class _Builder:
         for name in names:
             if names.count(name) > 1:
                 raise self.fail(f"partner name {name!r} is used twice", "partners")
+        for clash in collisions(partners, self.base_dir):
+            raise self.fail(clash, "partners")
         return partners
 
     def official_schemas(self) -> dict[str, Path]:

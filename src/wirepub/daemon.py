@@ -20,6 +20,7 @@ while never ends the process: each is logged, and the next round tries again.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -39,16 +40,19 @@ from apscheduler.triggers.interval import IntervalTrigger
 from wirepub.clock import Clock, SystemClock
 from wirepub.config import Config
 from wirepub.delivery import Deliverer
+from wirepub.errors import StoreError, WirepubError
 from wirepub.logs import facts
 from wirepub.metrics import Metrics
 from wirepub.publisher import Publisher
 from wirepub.reports import PushReport
 from wirepub.sources.storyfiles import SUFFIXES
 from wirepub.store import Store, shown_url
+from wirepub.vocabulary import NoticeKind
 from wirepub.web import WebServer
 
 log = logging.getLogger("wirepub.daemon")
 
+COLLECT_FAILURES_UNHEALTHY = 3   # collects failing in a row before /healthz says 503
 STORE_RETRY_MAX = 30.0   # longest wait between two attempts to reach a store that is away
 TOKEN_ENV = "WIREPUB_STATUS_TOKEN"
 
@@ -71,6 +75,8 @@ class Daemon:
         self.scheduler = BackgroundScheduler(timezone=UTC)
         self.web: WebServer | None = None
         self._observer: Any = None
+        self._collect_failures = 0                # in a row
+        self._collect_trouble: str | None = None
 
     # --- life cycle ---------------------------------------------------------------------------------
 
@@ -123,6 +129,9 @@ class Daemon:
         if self.deliverer is not None:
             self.deliverer.close()
         if self.store is not None:
+            with contextlib.suppress(sa.exc.SQLAlchemyError):
+                self.store.notices.clear_node(self.settings.node)   # what this node said no longer holds
+        if self.store is not None:
             self.store.close()
         if stuck:
             # A transport that ignores its own timeout: what it held is leased and will be retried elsewhere.
@@ -150,14 +159,20 @@ class Daemon:
         while not self.stopping.is_set():
             try:
                 return Store(self.config.store_url)
-            except sa.exc.OperationalError as exc:
+            except StoreError as exc:
                 log.warning("store unavailable, waiting", extra=facts(seconds=wait, error=_brief(exc)))
                 self.stopping.wait(wait)
                 wait = min(wait * 2, STORE_RETRY_MAX)
         return None
 
     def _start_thread(self, name: str, target: Any) -> None:
-        thread = threading.Thread(target=target, name=f"wirepub-{name}", daemon=True)
+        def guarded() -> None:
+            try:
+                target()
+            except Exception:  # the thread ends; /healthz now answers 503 and says which
+                log.exception("thread stopped by an error; this node is unhealthy", extra=facts(thread=name))
+
+        thread = threading.Thread(target=guarded, name=f"wirepub-{name}", daemon=True)
         thread.start()
         self._threads.append(thread)
 
@@ -204,13 +219,35 @@ class Daemon:
                         extra=facts(seconds=self.settings.interval, error=_brief(exc)))
             with self._settled_lock:
                 self._settled |= settled
-        except Exception:  # one bad round must not end the daemon; the next interval tries again
+            self._collect_failed(f"the store did not answer: {_brief(exc)}")
+        except WirepubError as exc:  # a source that cannot be read at all (its folder gone)
+            log.error("collect failed; trying again at the next interval", extra=facts(error=str(exc)))
+            self._collect_failed(str(exc))
+        except Exception as exc:  # one bad round must not end the daemon; the next interval tries again
             log.exception("collect failed; trying again at the next interval")
+            self._collect_failed(f"{type(exc).__name__}: {_brief(exc)}")
+        else:
+            self._collect_ok()
         if report.released or report.new:
             log.info("collected", extra=facts(new=len(report.new), released=len(report.released),
                                               held=len(report.held), rejected=len(report.rejected)))
         self.deliver_wake.set()
         return report
+
+    def _collect_failed(self, why: str) -> None:
+        """Collects that keep failing make this node unhealthy (/healthz 503) and say so on every status
+        page, until one succeeds again."""
+        self._collect_failures += 1
+        self._collect_trouble = why
+        if self._collect_failures == COLLECT_FAILURES_UNHEALTHY and self.store is not None:
+            with contextlib.suppress(sa.exc.SQLAlchemyError):
+                self.store.notices.raise_(NoticeKind.COLLECT_FAILING, "-", self.settings.node, why, self.clock.now())
+
+    def _collect_ok(self) -> None:
+        if self._collect_failures >= COLLECT_FAILURES_UNHEALTHY and self.store is not None:
+            with contextlib.suppress(sa.exc.SQLAlchemyError):
+                self.store.notices.clear(NoticeKind.COLLECT_FAILING, "-", self.settings.node)
+        self._collect_failures, self._collect_trouble = 0, None
 
     def _watch(self) -> None:
         from watchdog.events import (
@@ -259,9 +296,17 @@ class Daemon:
     # --- health -------------------------------------------------------------------------------------
 
     def health(self) -> tuple[bool, dict[str, Any]]:
+        """ok, and the facts behind it: the store answers, every thread of this node is alive (the deliverer
+        among them), and collects are not failing again and again."""
         state: dict[str, Any] = {"node": self.settings.node,
                                  "last_collect": self._last_collect.isoformat() if self._last_collect else None}
-        ok = not self.stopping.is_set() and all(t.is_alive() for t in self._threads)
+        dead = [t.name for t in self._threads if not t.is_alive()]
+        ok = not self.stopping.is_set() and not dead
+        if dead:
+            state["threads_stopped"] = dead
+        if self._collect_failures >= COLLECT_FAILURES_UNHEALTHY:
+            ok = False
+            state["collect"] = f"failing ({self._collect_failures} in a row): {self._collect_trouble}"
         try:
             assert self.store is not None
             self.store.ping()

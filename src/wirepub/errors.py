@@ -60,3 +60,7 @@ class DestinationError(WirepubError):
 
 class SourceError(WirepubError):
     """A source as a whole cannot be read (its folder is missing, its server refuses): nothing was collected."""
+
+
+class StoreError(WirepubError):
+    """The store cannot be used (locked, damaged, full, unreachable, refused): the sentence says what to do."""

@@ -53,12 +53,15 @@ class Intake:
         for rejection in collected.rejected:
             self.reject(rejection, report)
         recorded: list[Story] = []
-        for claimed in self._settle_claims(collected.stories, report):
+        stories = []
+        for candidate in collected.stories:
+            clash = self._clash(candidate)
+            if clash is None:
+                stories.append(candidate)
+            else:
+                self.reject(Rejection(candidate.origin, clash), report)
+        for claimed in self._settle_claims(stories, report):
             report.warnings.extend(claimed.warnings)
-            clash = self._clash(claimed)
-            if clash is not None:
-                self.reject(Rejection(claimed.origin, clash), report)
-                continue
             story = self._settle_version(claimed)
             if story is None:
                 report.unchanged += 1
@@ -123,17 +126,23 @@ class Intake:
             if len({s.content_hash for s in claimants}) == 1:
                 keep.append(claimants[0])
                 continue
-            recorded = (self.store.versions.content_hash_of(story_id, version)
-                        if "version" in claimants[0].document else None)
+            recorded = self._recorded(story_id, version, claimants)
             names = ", ".join(Path(s.origin).name for s in claimants)
             for s in claimants:
-                if s.content_hash == recorded:
-                    keep.append(s)
+                if s.content_hash in recorded:
+                    keep.append(s)   # the one already published stays; only the newcomer is refused
                     continue
                 self.reject(Rejection(s.origin, StoryError(
                     f"{names} claim story {story_id} version {version} with different content; "
                     "give the newer one the next version number", file=s.origin, field="version")), report)
         return sorted(keep, key=lambda s: (s.version_created, s.id, s.version))
+
+    def _recorded(self, story_id: str, version: int, claimants: list[Story]) -> set[str]:
+        """Which of these contents the store already holds: as this version if the files number it, as any
+        version of the story if they do not."""
+        if "version" in claimants[0].document:
+            return {self.store.versions.content_hash_of(story_id, version) or ""}
+        return {s.content_hash for s in claimants if self.store.versions.has_content(story_id, s.content_hash)}
 
     def _settle_version(self, story: Story) -> Story | None:
         """Number a story that names no version, and drop content that was already recorded: a file left

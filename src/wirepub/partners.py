@@ -4,12 +4,15 @@ go below each destination, and its own templates."""
 
 from __future__ import annotations
 
+import os
 import string
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from apscheduler.triggers.cron import CronTrigger
 
@@ -18,6 +21,7 @@ from wirepub.formats import Format
 from wirepub.formats import registry as formats
 from wirepub.story import Story
 from wirepub.transports import Destination
+from wirepub.urls import shown
 from wirepub.vocabulary import EmbargoPolicy, FormatKind, OnKill, OnKillFeed
 
 
@@ -96,27 +100,46 @@ class Layout:
         each other."""
         out = []
         for key, text, allowed, needed in (
-            ("item", self.item, {"id", "version", "format", "ext", "year", "month", "day"},
-             [{"id"}, {"version"}, {"ext", "format"}]),
-            ("feed", self.feed, {"format", "ext"}, [{"ext", "format"}]),
-            ("media", self.media, {"sha256", "ext", "prefix"}, [{"sha256"}]),
+            ("item", self.item, ITEM_FIELDS, [{"id"}, {"version"}, {"ext", "format"}]),
+            ("feed", self.feed, FEED_FIELDS, [{"ext", "format"}]),
+            ("media", self.media, MEDIA_FIELDS, [{"sha256"}]),
         ):
             try:
-                fields = {name for _, name, spec, _ in string.Formatter().parse(text) if name is not None}
+                parsed = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(text)
+                          if name is not None]
             except ValueError as exc:
                 out.append((key, f"not a path template: {exc}"))
+                continue
+            fields = {name for name, _, _ in parsed}
+            if any(spec or conv for _, spec, conv in parsed):
+                out.append((key, "placeholders take no format spec or conversion ({ext:.0} and {id!r} are refused)"))
                 continue
             unknown = fields - allowed
             if unknown:
                 out.append((key, f"unknown placeholder(s) {', '.join(sorted(unknown))}; "
                                  f"allowed: {', '.join(sorted(allowed))}"))
+                continue
             for need in needed:
                 if not fields & need:
                     out.append((key, f"must contain {' or '.join('{' + n + '}' for n in sorted(need))}, or "
                                      "documents would overwrite each other"))
-            if text.startswith("/") or "\\" in text or ".." in text.split("/"):
-                out.append((key, "must be a relative path without '..' or backslashes"))
+            sample = text.format(**SAMPLE)
+            if text.startswith("/") or "\\" in text or ".." in sample.split("/") or "" in sample.split("/"):
+                out.append((key, "must be a relative path without '..', empty parts or backslashes"))
         return out
+
+    def places(self, kind: FormatKind, fmt: Format) -> str:
+        """One path this layout gives a document of this format, with the same sample story for every
+        layout: two layouts giving the same place would overwrite each other's documents."""
+        text = self.item if kind == FormatKind.ITEM else self.feed
+        return text.format(**{**SAMPLE, "format": fmt.name, "ext": fmt.extension})
+
+
+ITEM_FIELDS = frozenset({"id", "version", "format", "ext", "year", "month", "day"})
+FEED_FIELDS = frozenset({"format", "ext"})
+MEDIA_FIELDS = frozenset({"sha256", "ext", "prefix"})
+SAMPLE = {"id": "story-1", "version": 1, "format": "fmt", "ext": "ext", "year": "2026", "month": "01", "day": "02",
+          "sha256": "0" * 64, "prefix": "00"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,3 +191,33 @@ class Partner:
 @lru_cache(maxsize=64)
 def cron(expression: str) -> CronTrigger:
     return CronTrigger.from_crontab(expression, timezone=UTC)
+
+
+def collisions(partners: Sequence[Partner], base_dir: Path) -> list[str]:
+    """Pairs of partners that would write documents at the same place (the same destination and a layout
+    giving the same path for a format both take), said as a sentence naming both."""
+    out = []
+    for i, a in enumerate(partners):
+        for b in partners[i + 1:]:
+            shared = {place(d, base_dir) for d in a.destinations} & {place(d, base_dir) for d in b.destinations}
+            if not shared:
+                continue
+            for kind in FormatKind:
+                paths_a = {a.paths.places(kind, f) for f in a.formats_of(kind)}
+                same = paths_a & {b.paths.places(kind, f) for f in b.formats_of(kind)}
+                if same:
+                    out.append(f"partners {a.name} and {b.name} would both write {sorted(same)[0]} at "
+                               f"{sorted(shared)[0]}, and overwrite each other; give one of them another "
+                               "destination, or its own paths (partners.paths)")
+                    break
+    return out
+
+
+def place(destination: Destination, base_dir: Path) -> str:
+    """Where a destination's documents land, the same string for two spellings of one place."""
+    url = destination.url
+    if "://" not in url or url.startswith("file:"):
+        raw = urlsplit(url).path if url.startswith("file:") else url
+        return "file:" + str((base_dir / os.path.expanduser(unquote(raw))).resolve())
+    parts = urlsplit(shown(url))
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/"), parts.query, ""))

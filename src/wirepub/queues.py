@@ -79,10 +79,11 @@ class Loop:
 def release_orphaned_leases(store: Store, node: str, now: datetime) -> list[str]:
     """Give back leases whose owner is certainly gone: this very node name (a previous run of it), or a
     process on this host that no longer runs (a push or daemon killed with SIGKILL). Leases of other hosts
-    run out by themselves after daemon.lease seconds. Returns the owners released."""
+    run out by themselves after daemon.lease seconds. What such a process said was wrong (its notices) goes
+    with it. Returns the owners released."""
     host = socket.gethostname()
     gone = []
-    for owner in store.ledger.lease_owners(now):
+    for owner in sorted(set(store.ledger.lease_owners(now)) | {n.node for n in store.notices.all()}):
         parts = owner.split(":")
         if owner == node:
             gone.append(owner)
@@ -92,5 +93,6 @@ def release_orphaned_leases(store: Store, node: str, now: datetime) -> list[str]
                 gone.append(owner)
     for owner in gone:
         store.ledger.release_leases(owner)
+        store.notices.clear_node(owner)
         log.info("leases of a process that is gone given back", extra=facts(owner=owner))
     return gone

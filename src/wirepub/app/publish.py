@@ -9,12 +9,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from wirepub.clock import Clock, SystemClock
 from wirepub.config import Config
 from wirepub.delivery import Deliverer, DeliveryReport
 from wirepub.publisher import Progress, Publisher
 from wirepub.reports import PushReport
-from wirepub.store import Store
+from wirepub.store import Store, shown_url
+from wirepub.store.trouble import store_error
 
 
 @dataclass
@@ -33,9 +36,12 @@ class Delivered:
 
 @contextmanager
 def opened(config: Config) -> Iterator[Store]:
+    """The store, open for the use case's time; store trouble comes out as one StoreError sentence."""
     store = Store(config.store_url)
     try:
         yield store
+    except sa.exc.SQLAlchemyError as exc:
+        raise store_error(exc, shown_url(config.store_url)) from None
     finally:
         store.close()
 

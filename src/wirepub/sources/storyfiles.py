@@ -62,7 +62,8 @@ def _json_document(text: str, origin: str) -> dict[str, Any]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        short = exc.pos >= len(text.rstrip())   # it stops short: maybe still being written
+        # It stops short (maybe still being written): the parser ran out of text, or of a string.
+        short = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string")
         raise (Incomplete if short else StoryError)(
             f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", file=origin) from None
     if not isinstance(data, dict):

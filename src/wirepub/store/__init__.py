@@ -28,6 +28,7 @@ from wirepub.store.notices import Notice, Notices
 from wirepub.store.reads import Reads
 from wirepub.store.rows import DueDelivery, FeedCopy, NewDelivery, NewVersion, Outcome, StoredVersion
 from wirepub.store.schema import deliveries, documents, story_versions
+from wirepub.store.trouble import store_error
 from wirepub.store.versions import Versions
 
 __all__ = ["SCHEMA_VERSION", "DueDelivery", "FeedCopy", "HeldRow", "Ledger", "LedgerBatch", "NewDelivery",
@@ -47,7 +48,11 @@ class Store:
             raise ConfigError(f"store URL cannot be used: {exc}", key="store.url") from None
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-        migrate(self.engine, shown_url(url))
+        try:
+            migrate(self.engine, shown_url(url))
+        except sa.exc.SQLAlchemyError as exc:
+            self.engine.dispose()
+            raise store_error(exc, shown_url(url)) from None
         self.versions = Versions(self.engine)
         self.ledger = Ledger(self.engine)
         self.reads = Reads(self.engine)

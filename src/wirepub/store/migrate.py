@@ -76,8 +76,10 @@ def _refuse_if_newer(revision: str | None, known: set[str], shown_url: str) -> N
 
 
 def _write_legacy_version(c: Connection) -> None:
+    """Only when it changes: opening a current store writes nothing, so `wirepub status` needs no write lock."""
     value = str(SCHEMA_VERSION)
-    if c.execute(sa.select(meta.c.key).where(meta.c.key == "schema_version")).first() is None:
+    have = c.execute(sa.select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
+    if have is None:
         c.execute(meta.insert().values(key="schema_version", value=value))
-    else:
+    elif have != value:
         c.execute(meta.update().where(meta.c.key == "schema_version").values(value=value))
