@@ -67,7 +67,8 @@ def test_newsboat_sees_the_notice_replace_the_story(tmp_path, fmt, path):
 
 
 def test_every_format_carries_the_notice_escaped_once(tmp_path):
-    ws = Workspace(tmp_path, {"partners": [{"name": "p", "destinations": ["public"]}]})
+    ws = Workspace(tmp_path, {"partners": [{"name": "p", "destinations": ["public"], "formats": [
+        "newsml-g2", "ninjs", "rss", "atom", "jsonfeed"]}]})
     killed(ws)
     assert ws.push().ok
     item = etree.fromstring(ws.read("items/fire/v2.xml"))

@@ -20,6 +20,7 @@ from wirepub.vocabulary import DeliveryKind
 from wirepub_testkit.servers.s3 import admin_client
 
 NAR = "{http://iptc.org/std/nar/2006-10-01/}"
+ALL = ["newsml-g2", "ninjs", "rss", "atom", "jsonfeed", "news-sitemap"]
 
 
 def jpeg(width: int = 640, height: int = 480) -> bytes:
@@ -33,7 +34,7 @@ def test_a_local_picture_reaches_a_folder_and_s3_before_the_items_and_every_form
     picture = jpeg()
     sha = hashlib.sha256(picture).hexdigest()
     ws = Workspace(tmp_path, {"partners": [
-        {"name": "web", "destinations": [{"url": "public", "public_url": "https://www.example/wire/"}]},
+        {"name": "web", "formats": ALL, "destinations": [{"url": "public", "public_url": "https://www.example/wire/"}]},
         {"name": "agg", "formats": ["ninjs", "rss", "atom", "jsonfeed"], "profile": "flipboard",
          "destinations": [{"url": f"s3://{s3_bucket}/agg", "endpoint_url": s3_server,
                            "public_url": "https://cdn.example/agg/"}]}]})

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from conftest import REPO, Workspace
 from wirepub.cli import main
 from wirepub.config import build_config
-from wirepub.formats import BUILT_IN, registry
+from wirepub.formats import BUILT_IN, DEFAULT_FORMATS, registry
 from wirepub.starter import starter_config
 
 PLUGIN = Path(__file__).resolve().parent / "plugin"
@@ -35,7 +35,7 @@ def test_the_config_schema_lists_the_built_in_formats_of_the_registry():
     schema = json.loads((REPO / "schemas" / "config.schema.json").read_text())
     partner = schema["properties"]["partners"]["items"]["properties"]
     assert partner["formats"]["items"]["enum"] == list(BUILT_IN) == list(registry.names())
-    assert partner["formats"]["default"] == list(BUILT_IN)
+    assert partner["formats"]["default"] == list(DEFAULT_FORMATS)   # what wirepub always sent
     templated = partner["templates"]["propertyNames"]["enum"]
     assert templated == [*registry.templated(), "kill-notice", "correction"] == [
         "newsml-g2", "rss", "atom", "news-sitemap", "kill-notice", "correction"]
@@ -69,7 +69,8 @@ def test_a_plugin_format_is_one_module_its_template_and_its_schema_and_travels_e
     assert b"<headline>Harbour fire &lt;out&gt;</headline>" in brief.read_bytes()
     result = CliRunner().invoke(main, ["validate", "--json", str(brief)])
     assert json.loads(result.output)[0] | {"error": None} == {"file": str(brief), "format": "wire-brief",
-                                                               "valid": True, "error": None}
+                                                               "valid": True, "error": None, "standard": None,
+                                                               "note": None}
     ws.store.close()
 
 

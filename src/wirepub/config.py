@@ -22,6 +22,7 @@ from jsonschema.exceptions import best_match
 
 from wirepub.channel import Channel, Provider
 from wirepub.errors import ConfigError
+from wirepub.formats import DEFAULT_FORMATS
 from wirepub.formats import registry as formats
 from wirepub.formats.profiles import PROFILES, get_profile
 from wirepub.partners import DeliveryPolicy, Layout, Partner, StoryFilter, collisions, cron
@@ -154,7 +155,7 @@ class _Builder:
             ninjs_version=p.get("ninjs_version", "3.1"),
             on_kill_feed=OnKillFeed(p.get("on_kill_feed", OnKillFeed.NOTICE)),
             kill_notice_hours=float(p.get("kill_notice_hours", 48.0)),
-            formats=tuple(p.get("formats", formats.names())),
+            formats=tuple(p.get("formats", DEFAULT_FORMATS)),
             templates={name: self.resolve(t) for name, t in p.get("templates", {}).items()},
             filter=StoryFilter.from_config(p.get("filter", {})),
             delivery=dataclasses.replace(delivery, **p.get("delivery", {})),

@@ -31,6 +31,9 @@ from wirepub.story import Story
 from wirepub.vocabulary import FormatKind
 
 ENTRY_POINT_GROUP = "wirepub.formats"
+# What a partner that names no formats takes: what wirepub always sent, so an upgrade never starts sending a
+# partner formats it did not ask for.
+DEFAULT_FORMATS = ("newsml-g2", "rss", "jsonfeed")
 BUILT_IN = {
     "newsml-g2": "wirepub.formats.newsmlg2:NewsMLG2",
     "ninjs": "wirepub.formats.ninjs:Ninjs",
