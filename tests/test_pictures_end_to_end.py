@@ -89,3 +89,38 @@ def test_a_missing_picture_file_rejects_the_story_naming_it(tmp_path):
     report = ws.push()
     assert len(report.rejected) == 1 and "nowhere.jpg" in str(report.rejected[0].error)
     ws.store.close()
+
+
+def test_newsml_g2_packages_group_picture_items_with_the_text_and_a_real_client_reads_them(tmp_path):
+    """newsml_packages: a picture item per picture (a remoteContent per rendition) and a packageItem, valid
+    against our profile and the IPTC XSD (when ../shared has it), read back by IPTC's newsmlg2 package."""
+    import NewsMLG2
+
+    from formats_helpers import NOW, official, renderer, story
+    from wirepub.formats import get_format
+
+    if "newsml-g2" not in official():
+        import pytest
+
+        pytest.skip("the IPTC NewsML-G2 XSD in ../shared/standards is absent")
+    r, partners = renderer({"partners": [{"name": "p", "destinations": ["x"], "newsml_packages": True}]})
+    s = story(media=[{"url": "https://img.example/fire.jpg", "type": "image/jpeg", "width": 1200, "height": 800,
+                      "size": 123456, "caption": "The quay", "credit": "Photo: A. Lens", "alt": "Smoke",
+                      "renditions": [{"name": "thumbnail", "url": "https://img.example/fire-t.jpg",
+                                      "type": "image/jpeg", "width": 120, "height": 80, "size": 2048}]}])
+    text, picture, package = r.items(partners[0], get_format("newsml-g2"), s, NOW)   # each validated on the way
+    assert [d.path for d in (text, picture, package)] == [
+        "items/harbour-fire/v1.xml", "items/harbour-fire/v1-picture-1.xml", "items/harbour-fire/v1-package.xml"]
+    item = NewsMLG2.NewsMLG2Document(picture.data).get_item()
+    assert item.itemmeta.itemclass.qcode == "ninat:picture"
+    contents = etree.fromstring(picture.data).findall(f"{NAR}contentSet/{NAR}remoteContent")
+    assert [(c.get("rendition"), c.get("width"), c.get("height"), c.get("size")) for c in contents] == [
+        ("rnd:highRes", "1200", "800", "123456"), ("rnd:thumbnail", "120", "80", "2048")]
+    pkg = NewsMLG2.NewsMLG2Document(package.data).get_item()
+    assert pkg.guid == "urn:newsml:wirepub.example:harbour-fire.package"
+    refs = etree.fromstring(package.data).iter(f"{NAR}itemRef")
+    assert [ref.get("residref") for ref in refs] == ["urn:newsml:wirepub.example:harbour-fire",
+                                                     "urn:newsml:wirepub.example:harbour-fire.picture-1"]
+    # Without the option, or for a story without pictures, the text item alone.
+    r2, plain = renderer({"partners": [{"name": "p", "destinations": ["x"]}]})
+    assert len(r2.items(plain[0], get_format("newsml-g2"), s, NOW)) == 1

@@ -155,6 +155,7 @@ class _Builder:
             ninjs_version=p.get("ninjs_version", "3.1"),
             on_kill_feed=OnKillFeed(p.get("on_kill_feed", OnKillFeed.NOTICE)),
             kill_notice_hours=float(p.get("kill_notice_hours", 48.0)),
+            newsml_packages=bool(p.get("newsml_packages", False)),
             formats=tuple(p.get("formats", DEFAULT_FORMATS)),
             templates={name: self.resolve(t) for name, t in p.get("templates", {}).items()},
             filter=StoryFilter.from_config(p.get("filter", {})),

@@ -161,6 +161,7 @@ class Partner:
     ninjs_version: str = "3.1"
     on_kill_feed: OnKillFeed = OnKillFeed.NOTICE
     kill_notice_hours: float = 48.0      # how long a kill notice stays in the feeds
+    newsml_packages: bool = False        # NewsML-G2: picture items and a packageItem beside the text item
     public_urls: dict[str, str] = field(default_factory=dict)   # destination URL -> where partners read it
 
     def channel_for(self, format_name: str, base: Channel) -> Channel:

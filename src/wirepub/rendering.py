@@ -84,7 +84,8 @@ class Renderer:
                  for s in stories for m in s.media if m.sha256}
         return RenderContext(self.provider, channel, templates=partner.templates, feed_path=feed_path,
                              profile=profile, field_map=partner.field_maps.get(fmt.name, {}),
-                             options={"ninjs_version": partner.ninjs_version}, now=now, media=media)
+                             options={"ninjs_version": partner.ninjs_version, "packages": partner.newsml_packages},
+                             now=now, media=media)
 
     def item(self, partner: Partner, fmt: ItemFormat, story: Story, now: datetime | None = None) -> Document:
         """The item document (for the partner's first public address, when its destinations say theirs)."""
@@ -96,14 +97,23 @@ class Renderer:
         groups = _by_public_url(partner)
         path = partner.paths.item_path(story, fmt.name, fmt.extension)
         out = []
+        stem, dot, ext = path.rpartition(".")
         for public_url, dests in groups.items():
-            data = fmt.render(story, self.context(partner, fmt, [story], public_url=public_url, now=now))
+            ctx = self.context(partner, fmt, [story], public_url=public_url, now=now)
+            where = tuple(dests) if len(groups) > 1 else None
+            data = fmt.render(story, ctx)
             self.validator.check(data, fmt, story=f"{story.id} v{story.version}")
             out.append(Document(partner.name, fmt.name, path, data, fmt.media_type, story.id, story.version,
-                                destinations=tuple(dests) if len(groups) > 1 else None))
+                                destinations=where))
+            # A format's companion documents (NewsML-G2 picture items and their package), beside the item.
+            companions = getattr(fmt, "companions", None)
+            for suffix, extra in companions(story, ctx) if companions is not None else ():
+                self.validator.check(extra, fmt, story=f"{story.id} v{story.version} ({suffix.lstrip('-')})")
+                out.append(Document(partner.name, fmt.name, f"{stem}{suffix}{dot}{ext}" if dot else path + suffix,
+                                    extra, fmt.media_type, story.id, story.version, destinations=where))
             if story.withdrawn or not any(m.sha256 for m in story.media):
                 # Nothing in an item depends on where it lives but its local pictures: one copy serves all.
-                return [replace(out[0], destinations=None)]
+                return [replace(d, destinations=None) for d in out]
         return out
 
     def feed(self, partner: Partner, fmt: FeedFormat, stories: Sequence[Story],

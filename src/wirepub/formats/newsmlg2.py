@@ -34,9 +34,39 @@ class NewsMLG2:
     template = "newsml-g2.xml.j2"
     standard = "NewsML-G2 2.35"
     root = "{http://iptc.org/std/nar/2006-10-01/}newsItem"
+    package_root = "{http://iptc.org/std/nar/2006-10-01/}packageItem"
+    picture_template = "newsml-g2-picture.xml.j2"
+    package_template = "newsml-g2-package.xml.j2"
 
     def sniff(self, doc: Sniffed) -> bool:
-        return doc.root == self.root
+        return doc.root in (self.root, self.package_root)
+
+    def companions(self, story: Story, ctx: RenderContext) -> list[tuple[str, bytes]]:
+        """For a partner that asks for packages (options["packages"]): a picture item per picture and a
+        packageItem grouping them with the text item, as (path suffix, document). Nothing for a kill."""
+        pictures = [m for m in story.media if m.is_image]
+        if not ctx.options.get("packages") or story.withdrawn or not pictures:
+            return []
+        guid = ctx.provider.guid(story.id)
+        common = {"provider": ctx.provider, "version": story.version, "language": story.language,
+                  "version_created": rfc3339(story.version_created), "first_created": rfc3339(story.first_created),
+                  "generator_version": __version__}
+        out: list[tuple[str, bytes]] = []
+        refs = [{"guid": guid, "item_class": "ninat:text", "title": story.headline}]
+        for n, m in enumerate(pictures, 1):
+            picture_guid = f"{guid}.picture-{n}"
+            renditions = [{"rendition": "rnd:highRes", "href": ctx.media_url(m.url, m.sha256), "type": m.type,
+                           "size": m.size, "width": m.width, "height": m.height}]
+            renditions += [{"rendition": f"rnd:{r.name or f'rendition{i}'}", "href": r.url, "type": r.type,
+                            "size": r.size, "width": r.width, "height": r.height}
+                           for i, r in enumerate(m.renditions, 1)]
+            out.append((f"-picture-{n}", render_template(
+                template(self.picture_template), guid=picture_guid, headline=m.caption or story.headline,
+                caption=m.caption, credit=m.credit, alt=m.alt, renditions=renditions, **common)))
+            refs.append({"guid": picture_guid, "item_class": "ninat:picture", "title": m.caption or f"Picture {n}"})
+        out.append(("-package", render_template(template(self.package_template), guid=f"{guid}.package", refs=refs,
+                                                 **common)))
+        return out
 
     def render(self, story: Story, ctx: RenderContext) -> bytes:
         notes = [story.ednote] if story.ednote else []
