@@ -42,6 +42,7 @@ class DaemonSettings:
     listen: str = "127.0.0.1:8787"
     shutdown_grace: float = 30.0
     lease: float = 60.0
+    rescan: float = 600.0     # seconds between looks at the whole hot folder while the watch runs
     node: str = field(default_factory=lambda: this_process())
 
 

@@ -6,6 +6,7 @@ One concern per module, each reached through the Store:
   versions.py   story versions (store.versions)  ledger.py   the delivery outbox (store.ledger)
   reads.py      read models for the desk (store.reads)
   locks.py      locks between processes (store.locks)    notices.py  what a node says is wrong (store.notices)
+  source_items.py  what each source has read, by fingerprint (store.source_items)
 The store holds no business rule: what to record, what goes where and what supersedes what is decided by
 the flow (publisher, routing, feeds) and handed to it.
 """
@@ -24,13 +25,14 @@ from wirepub.store.locks import Locks
 from wirepub.store.migrate import SCHEMA_VERSION, migrate
 from wirepub.store.notices import Notice, Notices
 from wirepub.store.reads import Reads
-from wirepub.store.rows import DueDelivery, FeedCopy, NewDelivery, NewVersion, Outcome, StoredVersion
+from wirepub.store.rows import DueDelivery, FeedCopy, Known, NewDelivery, NewVersion, Outcome, StoredVersion
 from wirepub.store.schema import deliveries, documents, story_versions
+from wirepub.store.source_items import SourceItems
 from wirepub.store.trouble import store_error
 from wirepub.store.versions import Versions
 
-__all__ = ["SCHEMA_VERSION", "DueDelivery", "FeedCopy", "Ledger", "LedgerBatch", "NewDelivery", "NewVersion", "Notice",
-           "Outcome", "Store", "StoredVersion", "deliveries", "documents", "shown_url", "story_versions"]
+__all__ = ["SCHEMA_VERSION", "DueDelivery", "FeedCopy", "Known", "Ledger", "LedgerBatch", "NewDelivery", "NewVersion",
+           "Notice", "Outcome", "Store", "StoredVersion", "deliveries", "documents", "shown_url", "story_versions"]
 
 
 class Store:
@@ -55,6 +57,7 @@ class Store:
         self.reads = Reads(self.engine)
         self.locks = Locks(self.engine)
         self.notices = Notices(self.engine)
+        self.source_items = SourceItems(self.engine)
 
     def ping(self) -> None:
         """Raises if the store does not answer."""
