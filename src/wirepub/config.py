@@ -78,6 +78,7 @@ class Config:
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
     path: Path | None = None  # the file it came from; None for the embedded defaults
     settle: float = 3.0       # seconds a story file must be left unchanged before it is read
+    feed_retention: float = 7 * 86_400   # seconds the bytes of a replaced feed copy are kept
 
 
 @lru_cache(maxsize=1)
@@ -207,5 +208,6 @@ def build_config(raw: dict[str, Any], *, base_dir: Path, path: Path | None) -> C
         daemon=DaemonSettings(**raw.get("daemon", {})),
         path=path,
         settle=float(source.get("settle", 3.0)),
+        feed_retention=float(raw.get("store", {}).get("feed_retention", 7 * 86_400)),
     )
 

@@ -156,7 +156,7 @@ class Daemon:
         wait = 1.0
         while not self.stopping.is_set():
             try:
-                return Store(self.config.store_url)
+                return Store(self.config.store_url, connections=self.config.delivery.concurrency + 6)
             except StoreError as exc:
                 log.warning("store unavailable, waiting", extra=facts(seconds=wait, error=_brief(exc)))
                 self.stopping.wait(wait)

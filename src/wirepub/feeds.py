@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from wirepub.errors import WirepubError
 from wirepub.logs import facts
@@ -92,6 +92,18 @@ class Feeds:
                 log.error("stored story left out of the feeds", extra=facts(story=version.story_id,
                                                                              version=version.version, error=str(exc)))
         return out
+
+    def prune(self, retention: float, now: datetime) -> int:
+        """At most once an hour (across nodes: the time is in the store), forget the bytes of feed copies
+        older than `retention` seconds that a newer copy replaced. Returns how many were forgotten."""
+        last = self.store.ledger.last_pruned()
+        if last is not None and now - last < timedelta(hours=1):
+            return 0
+        self.store.ledger.pruned(now)
+        removed = self.store.ledger.prune_feed_bodies(now - timedelta(seconds=retention))
+        if removed:
+            log.info("old feed copies forgotten", extra=facts(documents=removed, retention_seconds=retention))
+        return removed
 
     @staticmethod
     def admit(batch: LedgerBatch, row: NewDelivery) -> None:

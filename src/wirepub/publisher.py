@@ -98,6 +98,7 @@ class Publisher:
                     for row in feed_rows:
                         Feeds.admit(batch, row)
             report.held = [(v.story_id, v.version, v.embargo) for v in self.store.versions.held(now) if v.embargo]
+            self.feeds.prune(self.config.feed_retention, now)
         return True
 
     def _queue_versions(self, versions: Iterable[StoredVersion], now: datetime, report: PushReport) -> None:

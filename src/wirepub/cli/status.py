@@ -49,6 +49,8 @@ def _print_status(result: app.Status) -> None:
         click.secho(f"failed version: {f['story_id']} v{f['version']} ({f['headline'] or ''}): {f['failure']}; "
                     f"fix it (a corrected file, same version) or `wirepub drop {f['story_id']} {f['version']}`",
                     fg="red")
+    if result.store_bytes is not None:
+        click.echo(f"store: {result.store_bytes / 1_000_000:.1f} MB")
     if not result.partners:
         click.echo("nothing delivered or waiting yet")
     else:

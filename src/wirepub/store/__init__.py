@@ -36,13 +36,17 @@ __all__ = ["SCHEMA_VERSION", "DueDelivery", "FeedCopy", "Known", "Ledger", "Ledg
 
 
 class Store:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, connections: int = 5) -> None:
+        """connections: how many the pool keeps open; give it the number of threads that use the store at
+        once (the delivery workers and the loop), so none is opened and closed per delivery."""
         self.url = url
         try:
             if url.startswith("sqlite:///"):
                 Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
             # pre-ping: a connection the database dropped (a restart, a failover) is replaced, not used
-            self.engine: Engine = sa.create_engine(url, pool_pre_ping=True)
+            pooled = {} if url.rstrip("/") in ("sqlite:", "sqlite://", "sqlite:///:memory:") else {
+                "pool_size": connections, "max_overflow": connections}
+            self.engine: Engine = sa.create_engine(url, pool_pre_ping=True, **pooled)
         except (sa.exc.ArgumentError, ImportError) as exc:
             raise ConfigError(f"store URL cannot be used: {exc}", key="store.url") from None
         if self.engine.dialect.name == "sqlite":

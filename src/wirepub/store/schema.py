@@ -99,6 +99,10 @@ _OPEN = sa.text("state IN ('pending', 'failed')")
 sa.Index("ix_deliveries_open", deliveries.c.partner, deliveries.c.id, sqlite_where=_OPEN, postgresql_where=_OPEN)
 _LEASED = sa.text("lease_owner IS NOT NULL")
 sa.Index("ix_deliveries_leased", deliveries.c.lease_owner, sqlite_where=_LEASED, postgresql_where=_LEASED)
+sa.Index("ix_deliveries_sha", deliveries.c.sha256)   # which rows still need a document's bytes
+_FEED = sa.text("kind = 'feed'")
+sa.Index("ix_deliveries_feed_copies", deliveries.c.created_at, deliveries.c.id, sqlite_where=_FEED,
+         postgresql_where=_FEED)
 
 # What is wrong, said by a node for every node's status page: a collect that keeps failing, a partner that
 # cannot be used as configured. A row is replaced while the trouble lasts and removed when it is over.

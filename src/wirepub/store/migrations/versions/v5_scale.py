@@ -1,6 +1,6 @@
 """v5 (costs that do not grow with the archive): what each source has read, by fingerprint, so an unchanged
 file is never read again, also by the next process; indexes that match the queries run most often (the
-open deliveries a claim looks at, the leases a starting node looks for).
+open deliveries a claim looks at, the leases a starting node looks for, the old feed copies pruning finds).
 
 Revision ID: v5
 Revises: v4
@@ -18,6 +18,7 @@ depends_on = None
 
 OPEN = sa.text("state IN ('pending', 'failed')")
 LEASED = sa.text("lease_owner IS NOT NULL")
+FEED = sa.text("kind = 'feed'")
 
 
 def upgrade() -> None:
@@ -32,3 +33,6 @@ def upgrade() -> None:
     op.create_index("ix_deliveries_open", "deliveries", ["partner", "id"], sqlite_where=OPEN, postgresql_where=OPEN)
     op.create_index("ix_deliveries_leased", "deliveries", ["lease_owner"], sqlite_where=LEASED,
                     postgresql_where=LEASED)
+    op.create_index("ix_deliveries_sha", "deliveries", ["sha256"])
+    op.create_index("ix_deliveries_feed_copies", "deliveries", ["created_at", "id"], sqlite_where=FEED,
+                    postgresql_where=FEED)
