@@ -16,7 +16,7 @@ from datetime import datetime
 from wirepub.clock import Clock, SystemClock
 from wirepub.config import Config
 from wirepub.errors import WirepubError
-from wirepub.feeds import Feeds
+from wirepub.feeds import Feeds, feed_shape
 from wirepub.intake import Intake
 from wirepub.logs import facts
 from wirepub.partners import Partner
@@ -68,7 +68,8 @@ class Publisher:
         self.source: Source = source or folder_source(config, self.clock, memory=store.source_items)
         self.renderer = Renderer(config.provider, config.channel, validator or Validator(config.official_schemas))
         self.intake = Intake(self.source, store, self.clock)
-        self.feeds = Feeds(config.partners, store, self.renderer, self._story, max_items=config.channel.max_items)
+        self.feeds = Feeds(config.partners, store, self.renderer, self._story, max_items=config.channel.max_items,
+                           shape=feed_shape(config))
         self._stories: dict[tuple[str, int], Story] = {}
         self.bodies: dict[str, bytes] = {}  # documents rendered by the last collect, so delivery need not reread
 

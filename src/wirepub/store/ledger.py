@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -90,7 +90,15 @@ class LedgerBatch:
                                                  "created_at": self.now} for r in missing])
 
     def released(self, versions: Sequence[tuple[str, int]]) -> None:
+        """These versions are out: marked released, and the store's count of releases goes up with them (the
+        feeds' rebuild looks at that count, which, unlike a time, two releases never share)."""
+        if not versions:
+            return
         mark(self.c, "released_at", versions, self.now)
+        bump = sa.text("UPDATE wirepub_meta SET value = CAST(CAST(value AS INTEGER) + :n AS VARCHAR(32)) "
+                       "WHERE key = 'releases'")
+        if self.c.execute(bump, {"n": len(versions)}).rowcount == 0:
+            self.c.execute(meta.insert().values(key="releases", value=str(len(versions))))
 
     def embargo_sent(self, versions: Sequence[tuple[str, int]]) -> None:
         mark(self.c, "embargo_sent_at", versions, self.now)
@@ -113,20 +121,7 @@ class Ledger:
         now + lease_seconds. One statement: PostgreSQL skips rows another node has locked (FOR UPDATE SKIP
         LOCKED); SQLite takes its write lock before reading. A node that dies leaves its leases to expire,
         and then any node takes the work over. due_by (default now) leaves out retries scheduled later."""
-        other = deliveries.alias("other")
-        in_flight = sa.exists().where(other.c.partner == d.partner, other.c.destination == d.destination,
-                                      other.c.path == d.path, other.c.id != d.id, other.c.lease_owner.is_not(None),
-                                      other.c.lease_until >= now)
-        chosen = (
-            sa.select(d.id).with_hint(deliveries, "INDEXED BY ix_deliveries_open", "sqlite")
-            .where(OPEN_LITERAL, sa.or_(d.next_attempt_at.is_(None), d.next_attempt_at <= (due_by or now)),
-                   sa.or_(d.lease_until.is_(None), d.lease_until < now),
-                   sa.or_(d.kind != DeliveryKind.FEED, ~in_flight))   # one copy of a feed path in flight at a time
-            .order_by(FEEDS_LAST, d.id).limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        if partner is not None:
-            chosen = chosen.where(d.partner == partner)
+        chosen = claim_query(now, partner=partner, limit=limit, due_by=due_by)
         until = now + timedelta(seconds=lease_seconds)
         with self.engine.begin() as c:
             ids = list(c.execute(deliveries.update().where(d.id.in_(chosen.scalar_subquery()))
@@ -261,15 +256,32 @@ class Ledger:
             after = (page[-1].created_at, page[-1].id)
 
     def last_pruned(self) -> datetime | None:
-        with self.engine.connect() as c:
-            value = c.execute(sa.select(meta.c.value).where(meta.c.key == "feeds_pruned_at")).scalar()
+        value = self._meta("feeds_pruned_at")
         return datetime.fromisoformat(value) if value else None
 
     def pruned(self, now: datetime) -> None:
+        self._set_meta("feeds_pruned_at", now.isoformat())
+
+    def releases(self) -> int:
+        """How many versions were ever released (LedgerBatch.released counts them)."""
+        return int(self._meta("releases") or 0)
+
+    def feeds_as_of(self) -> str | None:
+        """What the feeds in the ledger were last built as of (Feeds.rebuild says what that means)."""
+        return self._meta("feeds_as_of")
+
+    def feeds_built(self, as_of: str) -> None:
+        self._set_meta("feeds_as_of", as_of)
+
+    def _meta(self, key: str) -> str | None:
+        with self.engine.connect() as c:
+            value = c.execute(sa.select(meta.c.value).where(meta.c.key == key)).scalar()
+        return str(value) if value is not None else None
+
+    def _set_meta(self, key: str, value: str) -> None:
         with self.engine.begin() as c:
-            if c.execute(meta.update().where(meta.c.key == "feeds_pruned_at").values(value=now.isoformat())
-                         ).rowcount == 0:
-                c.execute(meta.insert().values(key="feeds_pruned_at", value=now.isoformat()))
+            if c.execute(meta.update().where(meta.c.key == key).values(value=value)).rowcount == 0:
+                c.execute(meta.insert().values(key=key, value=value))
 
     def size_bytes(self) -> int | None:
         """How much room the store takes (SQLite: its file and journal; PostgreSQL: its database)."""
@@ -313,6 +325,25 @@ class Ledger:
             if partner:
                 query = query.where(d.partner == partner)
             return int(c.execute(query.values(state=DeliveryState.PENDING, next_attempt_at=now, attempts=0)).rowcount)
+
+
+def claim_query(now: datetime, *, partner: str | None, limit: int,
+                due_by: datetime | None = None) -> sa.Select[Any]:
+    """The deliveries a claim takes: open, due, not leased, items before feeds, oldest first; a feed only while
+    no other copy of its path is in flight. It reads the partial index of open deliveries, never the archive."""
+    other = deliveries.alias("other")
+    in_flight = sa.exists().where(other.c.partner == d.partner, other.c.destination == d.destination,
+                                  other.c.path == d.path, other.c.id != d.id, other.c.lease_owner.is_not(None),
+                                  other.c.lease_until >= now)
+    chosen = (
+        sa.select(d.id).with_hint(deliveries, "INDEXED BY ix_deliveries_open", "sqlite")
+        .where(OPEN_LITERAL, sa.or_(d.next_attempt_at.is_(None), d.next_attempt_at <= (due_by or now)),
+               sa.or_(d.lease_until.is_(None), d.lease_until < now),
+               sa.or_(d.kind != DeliveryKind.FEED, ~in_flight))   # one copy of a feed path in flight at a time
+        .order_by(FEEDS_LAST, d.id).limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return chosen.where(d.partner == partner) if partner is not None else chosen
 
 
 def _at(key: PathKey) -> tuple[sa.ColumnElement[bool], ...]:

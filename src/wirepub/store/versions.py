@@ -153,11 +153,6 @@ class Versions:
         with self.engine.connect() as c:
             return c.execute(sa.select(sa.func.min(sv.embargo)).where(*WAITING, sv.embargo > now)).scalar()
 
-    def last_release(self) -> datetime | None:
-        """When a version was last released: the feeds are as of then."""
-        with self.engine.connect() as c:
-            return c.execute(sa.select(sa.func.max(sv.released_at))).scalar()
-
     def latest_released(self, limit: int, offset: int = 0) -> list[StoredVersion]:
         """The latest released version of each story, newest first, leaving out withdrawn stories."""
         latest = (sa.select(sv.story_id, sa.func.max(sv.version).label("version"))
