@@ -86,7 +86,7 @@ def test_a_push_delivers_through_a_plugin_transport(tmp_path: Path, plugin: Modu
         memo = plugin.MEMOS["desk"]
         assert sorted(memo) == ["feeds/rss.xml", "items/memo-1/v1.xml"]
         assert b"Harbour reopens" in memo["items/memo-1/v1.xml"] and b"Harbour reopens" in memo["feeds/rss.xml"]
-        [row] = ws.store.status(ws.clock.now())
+        [row] = ws.store.reads.status(ws.clock.now())
         assert (row["partner"], row["delivered"], row["failed"], row["dead"]) == ("desk", 2, 0, 0)
     finally:
         ws.store.close()
@@ -99,7 +99,7 @@ def test_plugins_are_looked_for_only_when_a_scheme_is_not_wirepubs_own(tmp_path:
     assert type(t).__name__ == "MemoTransport" and t.location == "memo://wire (in memory)"
     t.put(Put("a.txt", b"0123456789", "text/plain"))
     assert plugin.MEMOS["wire"] == {"a.txt": b"0123456789"}
-    assert transports.TRANSPORTS["memo"] == "wirepub_plugin_example:MemoTransport"
+    assert transports.TRANSPORTS["memo"] == "wirepub_plugin_example.memo:MemoTransport"
     # A plugin's options are checked by its own schema, in wirepub's words.
     with pytest.raises(ConfigError, match=r"^memo://wire: option max_bytes must be a whole number of at least 1"):
         open_transport(Destination("memo://wire", {"max_bytes": 0}), base_dir=tmp_path)
