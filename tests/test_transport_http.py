@@ -29,7 +29,8 @@ from wirepub.transports import (
     Unreachable,
     open_transport,
 )
-from wirepub.transports.http import HTTPTransport, retry_after_seconds, shown_url
+from wirepub.transports.http import HTTPTransport, retry_after_seconds
+from wirepub.urls import shown
 from wirepub_testkit.ports import free_port
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "https-push.md"
@@ -231,12 +232,12 @@ def test_open_transport_picks_http_for_both_schemes(http_receiver):
         t.close()
 
 
-def test_location_says_unencrypted_for_http_and_never_shows_the_query():
+def test_location_says_unencrypted_for_http_and_never_shows_the_querys_values():
     t = http("http://127.0.0.1:9/in?token=abc")
-    assert t.location == "http://127.0.0.1:9/in (unencrypted)"
+    assert t.location == "http://127.0.0.1:9/in?token=*** (unencrypted)"
     t.close()
     t = http("https://wire.example.net/in?token=abc")
-    assert t.location == "https://wire.example.net/in"
+    assert t.location == "https://wire.example.net/in?token=***"
     t.close()
 
 
@@ -331,7 +332,7 @@ def test_a_url_with_credentials_is_refused_without_repeating_them():
         http("https://acme:hunter2-pass@wire.example.net/in")
     assert "hunter2" not in str(caught.value)
     assert "secret_env" in str(caught.value)
-    assert shown_url("https://acme:hunter2-pass@wire.example.net:8443/in?k=v") == "https://wire.example.net:8443/in"
+    assert shown("https://acme:hunter2-pass@wire.example.net:8443/in?k=v") == "https://acme:***@wire.example.net:8443/in?k=***"
 
 
 # ---- TLS ------------------------------------------------------------------------------------------------
@@ -456,7 +457,7 @@ def test_a_redirect_is_not_followed_nor_retried(http_receiver):
     t.close()
     assert not error.retryable
     assert isinstance(error, Misconfigured)
-    assert "https://new.example.net/in" in str(error) and "pw" not in str(error)
+    assert "https://user:***@new.example.net/in" in str(error) and "pw" not in str(error)
     assert len(http_receiver.requests) == 1
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from wirepub.config import Config
 from wirepub.errors import WirepubError
 from wirepub.transports import open_transport
+from wirepub.urls import shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +28,7 @@ def check_partners(config: Config) -> list[DestinationCheck]:
                     transport.probe()
                 finally:
                     transport.close()
-                out.append(DestinationCheck(p.name, d.url, True))
+                out.append(DestinationCheck(p.name, shown(d.url), True))
             except WirepubError as exc:
-                out.append(DestinationCheck(p.name, d.url, False, str(exc)))
+                out.append(DestinationCheck(p.name, shown(d.url), False, str(exc)))
     return out

@@ -11,6 +11,7 @@ import click
 from wirepub import app
 from wirepub.cli.common import EXIT_FAILED, Context, command_config_option, fail, print_json
 from wirepub.errors import WirepubError
+from wirepub.urls import shown
 
 
 @click.command()
@@ -75,7 +76,7 @@ def partners(ctx: click.Context) -> None:
     for p in config.partners:
         click.echo(f"{p.name}: {', '.join(p.formats)}")
         for d in p.destinations:
-            click.echo(f"  -> {d.url}")
+            click.echo(f"  -> {shown(d.url)}")
 
 
 @partners.command("check")

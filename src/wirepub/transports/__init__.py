@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 
 from wirepub.errors import ConfigError
 from wirepub.transports.errors import DeliveryError, Misconfigured, Refused, Throttled, Unreachable
+from wirepub.urls import shown
 from wirepub.vocabulary import PutKind
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ class Put:
 
 
 class Transport(Protocol):
-    url: str
+    url: str        # the destination's URL as messages say it (wirepub.urls.shown): no password, no query value
     location: str   # where the documents land, said for people (a folder, a bucket, a host); no secrets
 
     def put(self, doc: Put) -> None:
@@ -181,7 +182,7 @@ def open_transport(destination: Destination | str, *, base_dir: Path, clock: Clo
         load_plugins()
     target = TRANSPORTS.get(dest.scheme)
     if target is None:
-        raise ConfigError(f"destination {dest.url!r}: no transport for scheme {dest.scheme!r} "
+        raise ConfigError(f"destination {shown(dest.url)!r}: no transport for scheme {dest.scheme!r} "
                           f"(wirepub has: {', '.join(sorted(TRANSPORTS))})")
     module_name, _, attribute = target.partition(":")
     try:
@@ -189,6 +190,7 @@ def open_transport(destination: Destination | str, *, base_dir: Path, clock: Clo
         for name in attribute.strip().split("."):
             found = getattr(found, name)
     except (ImportError, AttributeError, ValueError) as exc:
-        raise ConfigError(f"destination {dest.url!r}: the {dest.scheme} transport is not available ({exc})") from None
+        raise ConfigError(f"destination {shown(dest.url)!r}: the {dest.scheme} transport is not available "
+                          f"({exc})") from None
     cls: TransportClass = found
     return cls(dest, base_dir=base_dir, clock=clock)

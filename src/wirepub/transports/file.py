@@ -20,6 +20,7 @@ from wirepub.errors import DestinationError
 from wirepub.transports import Destination, Put
 from wirepub.transports.errors import Refused, Unreachable
 from wirepub.transports.options import check_options
+from wirepub.urls import shown
 from wirepub.vocabulary import PutKind
 
 
@@ -28,7 +29,7 @@ def folder_of(url: str, base_dir: Path) -> Path:
     if "://" in url or url.startswith("file:"):
         parts = urlsplit(url)
         if parts.netloc not in ("", "localhost", "."):
-            raise DestinationError(f"destination {url!r}: file URLs name no host (use file:///path)")
+            raise DestinationError(f"destination {shown(url)!r}: file URLs name no host (use file:///path)")
         raw = unquote(parts.path)
         if parts.netloc == ".":
             raw = raw.lstrip("/")
@@ -42,7 +43,7 @@ STALE_TEMP_SECONDS = 3600
 
 class FileTransport:
     def __init__(self, destination: Destination, *, base_dir: Path, clock: Clock | None = None) -> None:
-        self.url = destination.url
+        self.url = shown(destination.url)   # what messages say: no query value
         self.clock: Clock = clock or SystemClock()
         check_options(f"destination {self.url}", "file", destination.options, "file")
         self.root = folder_of(destination.url, base_dir)

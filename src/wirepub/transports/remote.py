@@ -34,6 +34,7 @@ from wirepub.errors import ConfigError
 from wirepub.transports import Destination, Put
 from wirepub.transports.errors import DeliveryError, ErrorTable, Facts, Refused, Throttled, Unreachable
 from wirepub.transports.options import check_options
+from wirepub.urls import shown
 from wirepub.vocabulary import PutKind
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ class RemoteTransport(abc.ABC, Generic[C]):
     OPERATION_ERRORS: ClassVar[ErrorTable]  # maps what an operation on an open connection raised
 
     def __init__(self, destination: Destination, *, base_dir: Path, clock: Clock | None = None) -> None:
-        self.url = destination.url
+        self.url = shown(destination.url)       # what messages say: no password, no query value
         self.clock: Clock = clock or SystemClock()
         parts = self._url_parts(destination.url)
         self.scheme = parts.scheme.lower()
@@ -77,18 +78,17 @@ class RemoteTransport(abc.ABC, Generic[C]):
     def _url_parts(self, url: str) -> SplitResult:
         parts = urlsplit(url)
         if parts.password is not None:
-            shown = url.replace(f":{parts.password}@", ":***@", 1)
-            raise ConfigError(f"destination {shown}: an {parts.scheme}:// URL must not carry a password; name an "
+            raise ConfigError(f"destination {self.url}: an {parts.scheme}:// URL must not carry a password; name an "
                               "environment variable in the destination's password_env option instead")
         if parts.scheme.lower() not in self.SCHEMES or not parts.hostname:
-            raise ConfigError(f"destination {url!r}: {self.URL_FORM}")
+            raise ConfigError(f"destination {self.url!r}: {self.URL_FORM}")
         if parts.query or parts.fragment or url.rstrip().endswith(("?", "#")):
-            raise ConfigError(f"destination {url!r}: {parts.scheme.lower()}:// URLs take no query or fragment; "
+            raise ConfigError(f"destination {self.url!r}: {parts.scheme.lower()}:// URLs take no query or fragment; "
                               "settings go in the destination's options")
         try:
             parts.port  # noqa: B018 -- validates it
         except ValueError:
-            raise ConfigError(f"destination {url!r}: the port is not a number from 1 to 65535") from None
+            raise ConfigError(f"destination {self.url!r}: the port is not a number from 1 to 65535") from None
         return parts
 
     # ---- what a protocol does its own way -----------------------------------------------------------------

@@ -51,6 +51,7 @@ from wirepub.errors import ConfigError, DestinationError
 from wirepub.transports import DeliveryError, Destination, Put, content_type, secret_from_env
 from wirepub.transports.errors import Case, ErrorTable, Facts, Misconfigured, Refused, Throttled, Unreachable
 from wirepub.transports.options import check_options
+from wirepub.urls import shown
 from wirepub.vocabulary import PutKind
 
 PROBE_CACHE_CONTROL = "no-store"
@@ -85,9 +86,9 @@ def parse_s3_url(url: str) -> tuple[str, str]:
                                "name environment variables in the destination's access_key_id_env and "
                                "secret_access_key_env options instead, or use a profile")
     if parts.scheme.lower() != "s3" or not parts.netloc or ":" in parts.netloc:
-        raise DestinationError(f"destination {url!r}: an S3 destination is s3://bucket or s3://bucket/prefix")
+        raise DestinationError(f"destination {shown(url)!r}: an S3 destination is s3://bucket or s3://bucket/prefix")
     if parts.query or parts.fragment or url.rstrip().endswith(("?", "#")):
-        raise DestinationError(f"destination {url!r}: s3:// URLs take no query or fragment; "
+        raise DestinationError(f"destination {shown(url)!r}: s3:// URLs take no query or fragment; "
                                "settings go in the destination's options")
     prefix = "/".join(segment for segment in parts.path.split("/") if segment)
     return parts.netloc, prefix
@@ -144,9 +145,9 @@ ERRORS = ErrorTable(
 class S3Transport:
     def __init__(self, destination: Destination, *, base_dir: Path, clock: Clock | None = None) -> None:
         del base_dir  # nothing local about a bucket
-        self.url = destination.url
         self.clock: Clock = clock or SystemClock()
         self.bucket, self.prefix = parse_s3_url(destination.url)
+        self.url = destination.url  # refused above if it carried credentials, a query or a fragment
         options = check_options(self.url, "s3", destination.options, "s3")
         self.endpoint_url = self._endpoint(options.get("endpoint_url"))
         self.sse: str | None = options.get("sse")
