@@ -25,7 +25,7 @@ from wirepub.errors import ConfigError
 from wirepub.formats import registry as formats
 from wirepub.partners import DeliveryPolicy, Layout, Partner, StoryFilter, cron
 from wirepub.resources import schema_path
-from wirepub.transports import Destination
+from wirepub.transports import Destination, unsafe
 from wirepub.vocabulary import EmbargoPolicy, OnKill
 
 CONFIG_ENV = "WIREPUB_CONFIG"
@@ -77,6 +77,7 @@ class Config:
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
     path: Path | None = None  # the file it came from; None for the embedded defaults
     settle: float = 3.0       # seconds a story file must be left unchanged before it is read
+    warnings: tuple[str, ...] = ()   # what is unsafe in it (transports.unsafe): said by push, run, partners check
 
 
 @lru_cache(maxsize=1)
@@ -198,11 +199,12 @@ def build_config(raw: dict[str, Any], *, base_dir: Path, path: Path | None) -> C
         store_url=b.store_url(),
         provider=Provider(**raw.get("provider", {})),
         channel=Channel(**raw.get("channel", {})),
-        partners=b.partners(delivery),
+        partners=(partners := b.partners(delivery)),
         official_schemas=b.official_schemas(),
         delivery=delivery,
         daemon=DaemonSettings(**raw.get("daemon", {})),
         path=path,
         settle=float(source.get("settle", 3.0)),
+        warnings=tuple(f"partner {p.name}: {w}" for p in partners for d in p.destinations if (w := unsafe(d))),
     )
 

@@ -84,7 +84,8 @@ def partners(ctx: click.Context) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
 @click.pass_obj
 def partners_check(obj: Context, as_json: bool) -> None:
-    """Connect to every destination, authenticate, write and remove a probe; report per partner."""
+    """Connect to every destination, authenticate, write and remove a probe; report per partner, with a warning
+    where a destination is unsafe (plain ftp:// or http:// to another machine)."""
     try:
         results = app.check_partners(obj.config)
     except WirepubError as exc:
@@ -97,6 +98,8 @@ def partners_check(obj: Context, as_json: bool) -> None:
                 click.echo(f"{r.partner}: {r.destination}: ok")
             else:
                 click.secho(f"{r.partner}: {r.destination}: FAILED: {r.error}", fg="red")
+            if r.warning:
+                click.secho(f"  warning: {r.warning}", fg="yellow")
     sys.exit(0 if all(r.ok for r in results) else EXIT_FAILED)
 
 

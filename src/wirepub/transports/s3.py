@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import re
 import secrets
 from collections.abc import Callable, Mapping
@@ -160,9 +161,7 @@ class S3Transport:
         try:
             session = boto3.Session(**session_kwargs)
         except ProfileNotFound:
-            raise ConfigError(f"{self.url}: AWS profile {profile!r} (option profile) is not in the AWS shared "
-                              "credentials or config files; check the name, or AWS_SHARED_CREDENTIALS_FILE "
-                              "and AWS_CONFIG_FILE") from None
+            raise ConfigError(self._no_such_profile(profile)) from None
         except ConfigParseError as exc:
             raise ConfigError(f"{self.url}: cannot read the AWS config files: {exc}") from None
         self._client: Any = self._new_client(session, options)
@@ -184,10 +183,22 @@ class S3Transport:
         try:
             return session.client("s3", endpoint_url=self.endpoint_url, region_name=_trimmed(options.get("region")),
                                   config=BotocoreConfig(**config_kwargs))
-        except ProfileNotFound as exc:  # AWS_PROFILE naming a profile that is not there
-            raise ConfigError(f"{self.url}: {exc}; check AWS_PROFILE or set option profile") from None
+        except ProfileNotFound:  # AWS_PROFILE naming a profile that is not there
+            raise ConfigError(self._no_such_profile(_trimmed(options.get("profile")))) from None
         except BotoCoreError as exc:
             raise ConfigError(f"{self.url}: cannot set up the S3 client: {self._scrub(str(exc))}") from None
+
+    def _no_such_profile(self, profile: str | None) -> str:
+        """The profile boto3 did not find, named by where it came from: option profile, else the environment."""
+        if profile:
+            named = f"AWS profile {profile!r} (option profile)"
+        else:
+            # botocore looks at AWS_DEFAULT_PROFILE first
+            variable = next((v for v in ("AWS_DEFAULT_PROFILE", "AWS_PROFILE") if os.environ.get(v)), "AWS_PROFILE")
+            named = (f"AWS profile {os.environ.get(variable, '')!r}, named by the environment variable {variable} "
+                     "in wirepub's environment,")
+        return (f"{self.url}: {named} is not in the AWS shared credentials or config files; check the name, or "
+                "AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE")
 
     # ---- options ----------------------------------------------------------------------------------------
 
