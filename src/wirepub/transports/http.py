@@ -20,9 +20,12 @@ Every request carries (where the document has them):
 ``X-Wirepub-Format``      ``newsml-g2``, ``rss`` or ``jsonfeed``
 ``X-Wirepub-Story``       the story id (items)
 ``X-Wirepub-Version``     the story version (items)
+``Content-Digest``        ``sha-256=:<base64 of the body's SHA-256>:`` (RFC 9530; of an empty body for DELETE)
 ``X-Wirepub-Timestamp``   with a secret: the unix time of signing, in whole seconds
-``X-Wirepub-Signature``   with a secret: ``sha256=`` + hex HMAC-SHA256, keyed with the secret (UTF-8), of
-                          ``<timestamp>.<body>`` (the body's exact bytes; empty for DELETE)
+``X-Wirepub-Signature``   with a secret: ``v2=`` + hex HMAC-SHA256 over the method, the request target, the
+                          document's path and kind, the Idempotency-Key, the timestamp and the digest; or,
+                          with option ``signature = "v1"``, ``sha256=`` + hex HMAC-SHA256 of
+                          ``<timestamp>.<body>`` (transports.signing says both exactly)
 
 docs/https-push.md tells receivers how to verify the signature and what each answer means to wirepub:
 2xx is delivered (DELETE: 404 and 410 too); 408, 429 and 5xx are tried again later, not before the
@@ -39,8 +42,6 @@ the standard environment variables (HTTPS_PROXY, NO_PROXY, ...) are used.
 from __future__ import annotations
 
 import email.utils
-import hashlib
-import hmac
 import http.cookiejar
 import logging
 import re
@@ -61,6 +62,7 @@ from wirepub.errors import ConfigError
 from wirepub.transports import Destination, Put, ca_context, content_type, secret_from_env
 from wirepub.transports.errors import Case, ErrorTable, Facts, Misconfigured, Refused, Throttled, Unreachable, cause_of
 from wirepub.transports.options import check_options
+from wirepub.transports.signing import add_signature, content_digest
 from wirepub.urls import shown
 from wirepub.vocabulary import PutKind
 
@@ -77,17 +79,11 @@ MIN_HIDDEN = 8                      # a query value this long may be a key: neve
 RESERVED_HEADERS = frozenset({
     "host", "content-type", "content-length", "transfer-encoding", "connection", "idempotency-key",
     "x-wirepub-path", "x-wirepub-kind", "x-wirepub-format", "x-wirepub-story", "x-wirepub-version",
-    "x-wirepub-timestamp", "x-wirepub-signature",
+    "x-wirepub-timestamp", "x-wirepub-signature", "content-digest",
 })
 
 _HEADER_VALUE = re.compile(r"[\x20-\x7e\t]*\Z")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    """The X-Wirepub-Signature value: sha256=<hex HMAC-SHA256 of '<timestamp>.<body>' keyed with the secret>."""
-    mac = hmac.new(secret.encode("utf-8"), timestamp.encode("ascii") + b"." + body, hashlib.sha256)
-    return "sha256=" + mac.hexdigest()
 
 
 def retry_after_seconds(value: str | None, now: datetime) -> float | None:
@@ -226,6 +222,10 @@ class HTTPTransport:
         self._secret_env: str | None = options.get("secret_env")
         self._secret = secret_from_env(self.shown, options, "secret_env")
         self._hidden = _hidden(parts.query, self._secret)
+        self.signature: str = options["signature"]
+        if self._secret is None and "signature" in (destination.options or {}):
+            raise ConfigError(f"{self.shown}: option signature says how requests are signed with the secret named "
+                              "by option secret_env; set secret_env too, or remove signature")
         self._client = self._new_client(verify)
 
     def _url_parts(self, url: str) -> SplitResult:
@@ -288,12 +288,15 @@ class HTTPTransport:
         url = urlunsplit((self.scheme, self._netloc, request_path, self._query, ""))
         return url, encoded
 
-    def _signed(self, headers: dict[str, str], body: bytes) -> dict[str, str]:
-        if self._secret is not None:
-            timestamp = str(int(self.clock.now().timestamp()))
-            headers["X-Wirepub-Timestamp"] = timestamp
-            headers["X-Wirepub-Signature"] = sign(self._secret, timestamp, body)
-        return headers
+    def _signed(self, method: str, url: str, headers: dict[str, str], body: bytes) -> dict[str, str]:
+        """headers with Content-Digest and, with a secret, the timestamp and the signature (transports.signing)
+        over the request target exactly as httpx sends it."""
+        headers["Content-Digest"] = content_digest(body)
+        if self._secret is None:
+            return headers
+        return add_signature(headers, version=self.signature, secret=self._secret,
+                             timestamp=int(self.clock.now().timestamp()), method=method,
+                             target=httpx.URL(url).raw_path.decode("ascii"), body=body)
 
     def put(self, doc: Put) -> None:
         url, encoded = self.target(doc.path)
@@ -309,7 +312,7 @@ class HTTPTransport:
             headers["X-Wirepub-Story"] = _header_value(doc.story_id)
         if doc.version is not None:
             headers["X-Wirepub-Version"] = str(doc.version)
-        answer = self._send("POST", url, doc.path, self._signed(headers, doc.data), doc.data)
+        answer = self._send("POST", url, doc.path, self._signed("POST", url, headers, doc.data), doc.data)
         if not 200 <= answer.status < 300:
             self._refused("POST", doc.path, answer)
 
@@ -317,7 +320,7 @@ class HTTPTransport:
         url, encoded = self.target(path)
         headers = dict(self.extra_headers)
         headers["X-Wirepub-Path"] = encoded
-        answer = self._send("DELETE", url, path, self._signed(headers, b""), b"")
+        answer = self._send("DELETE", url, path, self._signed("DELETE", url, headers, b""), b"")
         if not (200 <= answer.status < 300 or answer.status in (404, 410)):
             self._refused("DELETE", path, answer)
 
