@@ -83,6 +83,8 @@ class Daemon:
         self._install_signals()
         log.info("starting", extra=facts(node=self.settings.node, listen=self.settings.listen,
                                          interval=self.settings.interval, store=shown_url(self.config.store_url)))
+        for warning in self.config.warnings:
+            log.warning("unsafe destination", extra=facts(warning=warning))
         store = self._open_store()
         if store is None:
             return 0  # stopped before the store ever answered

@@ -63,7 +63,7 @@ def push(config: Config, *, clock: Clock | None = None, source_dir: Path | None 
     if source_dir is not None:
         source = source_dir.resolve()
         config = dataclasses.replace(config, source_path=source, rejected_path=source / "rejected")
-    report = PushReport()
+    report = PushReport(warnings=list(config.warnings))
     with opened(config) as store:
         publisher = Publisher(config, store, clock=clock)
         sender = deliverer(config, store, clock)

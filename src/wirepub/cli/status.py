@@ -11,6 +11,7 @@ import click
 from wirepub import app
 from wirepub.cli.common import EXIT_FAILED, Context, command_config_option, fail, print_json
 from wirepub.errors import WirepubError
+from wirepub.urls import shown
 
 
 @click.command()
@@ -77,7 +78,7 @@ def partners(ctx: click.Context) -> None:
     for p in config.partners:
         click.echo(f"{p.name}: {', '.join(p.formats)}")
         for d in p.destinations:
-            click.echo(f"  -> {d.url}")
+            click.echo(f"  -> {shown(d.url)}")
 
 
 @partners.command("check")
@@ -85,7 +86,8 @@ def partners(ctx: click.Context) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
 @click.pass_obj
 def partners_check(obj: Context, as_json: bool) -> None:
-    """Connect to every destination, authenticate, write and remove a probe; report per partner."""
+    """Connect to every destination, authenticate, write and remove a probe; report per partner, with a warning
+    where a destination is unsafe (plain ftp:// or http:// to another machine)."""
     try:
         results = app.check_partners(obj.config)
     except WirepubError as exc:
@@ -98,6 +100,8 @@ def partners_check(obj: Context, as_json: bool) -> None:
                 click.echo(f"{r.partner}: {r.destination}: ok")
             else:
                 click.secho(f"{r.partner}: {r.destination}: FAILED: {r.error}", fg="red")
+            if r.warning:
+                click.secho(f"  warning: {r.warning}", fg="yellow")
     sys.exit(0 if all(r.ok for r in results) else EXIT_FAILED)
 
 
