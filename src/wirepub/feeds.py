@@ -4,8 +4,10 @@ copy of a feed supersedes in the ledger.
 - A partner's feed holds the latest released version of each story routing.in_feed gives it, newest
   first, up to the partner's channel max_items: a killed story the partner had stays as its kill notice for
   kill_notice_hours (on_kill_feed = "notice"), or leaves at once ("drop").
-- Feeds are rebuilt once per process and then whenever a version was released since (by any node: the
-  store's last release time says so), or a kill notice they hold has had its time; never otherwise.
+- Feeds are rebuilt whenever a version was released since the last rebuild (by any node: the store's last
+  count of releases says so), what shapes them changed (partners, channel, templates), or a kill notice they
+  held has had its time: the store keeps what the feeds were built as of, so a run that released nothing, in
+  this process or a new one, builds none.
 - A partner profile's rules are checked on every copy (rendering.Renderer.feed); the stories they hold back
   from the partner are recorded (store.holds) and logged, naming the rule, and leave that record as soon as
   they keep the rules again.
@@ -17,10 +19,11 @@ copy of a feed supersedes in the ledger.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime
-from typing import cast
+from datetime import datetime, timedelta
+from typing import Any, cast
 
 from wirepub.channel import Channel
 from wirepub.errors import WirepubError
@@ -29,11 +32,11 @@ from wirepub.logs import facts
 from wirepub.partners import Partner
 from wirepub.rendering import Document, FeedResult, Renderer, rows
 from wirepub.reports import PushReport
-from wirepub.routing import in_feed, notice_until
+from wirepub.routing import in_feed
 from wirepub.store import HeldRow, LedgerBatch, NewDelivery, Store, StoredVersion
 from wirepub.story import Story
 from wirepub.urls import shown
-from wirepub.vocabulary import DeliveryKind, FormatKind
+from wirepub.vocabulary import DeliveryKind, FormatKind, OnKillFeed
 
 log = logging.getLogger("wirepub.feeds")
 
@@ -42,28 +45,25 @@ PAGE = 200   # versions read from the store at a time while filling a partner's 
 
 class Feeds:
     def __init__(self, partners: Sequence[Partner], store: Store, renderer: Renderer,
-                 story_of: Callable[[StoredVersion], Story], *, channel: Channel) -> None:
+                 story_of: Callable[[StoredVersion], Story], *, channel: Channel, shape: str = "") -> None:
         self.partners = partners
         self.store = store
         self.renderer = renderer
         self.story_of = story_of
         self.channel = channel
-        self._built = False
-        self._as_of: datetime | None = None   # the last release the feeds were rebuilt for
-        self._expires: datetime | None = None  # when the first kill notice in the feeds has had its time
+        self.shape = shape   # what the feeds look like apart from their stories: changed, they are rebuilt
 
     def rebuild(self, now: datetime, report: PushReport) -> list[NewDelivery]:
         """Every feed of every partner, as ledger rows for Feeds.admit, if a version was released since the
-        last rebuild; [] otherwise."""
-        last = self.store.versions.last_release()
-        expired = self._expires is not None and now >= self._expires
-        if self._built and last == self._as_of and not expired:
+        last rebuild, the feeds' shape changed or a kill notice has had its time; [] otherwise."""
+        as_of = f"{self.store.ledger.releases()}|{self.shape}|{self._notices_over(now)}"
+        if self.store.ledger.feeds_as_of() == as_of:
             return []
-        self._expires = None
         out: list[NewDelivery] = []
         for partner in self.partners:
             out += self._partner_feeds(partner, now, report)
-        self._built, self._as_of = True, last
+        if not report.failures:
+            self.store.ledger.feeds_built(as_of)
         return out
 
     def _partner_feeds(self, partner: Partner, now: datetime, report: PushReport) -> list[NewDelivery]:
@@ -126,15 +126,16 @@ class Feeds:
                 had = s.withdrawn and (partner.filter.matches(s) or self.store.ledger.received(partner.name, s.id))
                 if in_feed(s, partner, now=now, had=had):
                     chosen.append(s)
-                    if s.withdrawn:
-                        self._note_expiry(notice_until(s, partner))
             if len(page) < page_size:
                 break
             offset += len(page)
         return chosen[:limit]
 
-    def _note_expiry(self, until: datetime) -> None:
-        self._expires = until if self._expires is None else min(self._expires, until)
+    def _notices_over(self, now: datetime) -> str:
+        """How many kill notices have had their time, per notice window the partners keep: it changes (and
+        the feeds are rebuilt, by whichever node looks first) exactly when a notice is due to leave."""
+        hours = sorted({p.kill_notice_hours for p in self.partners if p.on_kill_feed == OnKillFeed.NOTICE})
+        return ",".join(str(self.store.versions.withdrawn_before(now - timedelta(hours=h))) for h in hours)
 
     def _stories(self, page: list[StoredVersion]) -> list[Story]:
         out = []
@@ -145,6 +146,18 @@ class Feeds:
                 log.error("stored story left out of the feeds", extra=facts(story=version.story_id,
                                                                              version=version.version, error=str(exc)))
         return out
+
+    def prune(self, retention: float, now: datetime) -> int:
+        """At most once an hour (across nodes: the time is in the store), forget the bytes of feed copies
+        older than `retention` seconds that a newer copy replaced. Returns how many were forgotten."""
+        last = self.store.ledger.last_pruned()
+        if last is not None and now - last < timedelta(hours=1):
+            return 0
+        self.store.ledger.pruned(now)
+        removed = self.store.ledger.prune_feed_bodies(now - timedelta(seconds=retention))
+        if removed:
+            log.info("old feed copies forgotten", extra=facts(documents=removed, retention_seconds=retention))
+        return removed
 
     @staticmethod
     def admit(batch: LedgerBatch, row: NewDelivery) -> None:
@@ -159,3 +172,15 @@ class Feeds:
             batch.reopen(again, row)
         else:
             batch.add([row])
+
+
+def feed_shape(config: Any) -> str:
+    """A digest of what shapes every feed apart from its stories: partners (formats, filters, paths, their
+    templates' files as they are now), the channel and the provider."""
+    parts = [repr(config.channel), repr(config.provider)]
+    for p in config.partners:
+        templates = sorted((k, str(v), v.stat().st_mtime_ns if v.exists() else 0) for k, v in p.templates.items())
+        parts.append(repr((p.name, p.formats, p.filter, p.paths, [d.url for d in p.destinations], templates,
+                           p.profile, p.channel, p.channels, p.field_maps, p.ninjs_version, p.on_kill_feed,
+                           p.kill_notice_hours, p.public_urls)))
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]

@@ -16,16 +16,16 @@ from datetime import datetime
 from wirepub.clock import Clock, SystemClock
 from wirepub.config import Config
 from wirepub.errors import WirepubError
-from wirepub.feeds import Feeds
+from wirepub.feeds import Feeds, feed_shape
 from wirepub.intake import Intake
 from wirepub.logs import facts
 from wirepub.partners import Partner
 from wirepub.rendering import Document, Renderer, rows
 from wirepub.reports import PushReport
 from wirepub.routing import Route, route
-from wirepub.sources import Source
+from wirepub.sources import Memory, Source
 from wirepub.sources.hotfolder import HotFolder
-from wirepub.store import LedgerBatch, NewDelivery, Store, StoredVersion
+from wirepub.store import Known, LedgerBatch, NewDelivery, Store, StoredVersion
 from wirepub.story import Story, story_from_document
 from wirepub.validate import Validator
 from wirepub.vocabulary import DeliveryKind, FormatKind, OnKill, RouteAction
@@ -52,11 +52,11 @@ class Batch:
         return len(self.releases) + len(self.early)
 
 
-def folder_source(config: Config, clock: Clock) -> HotFolder:
+def folder_source(config: Config, clock: Clock, memory: Memory | None = None) -> HotFolder:
     p = config.provider
     return HotFolder(config.source_path, rejected=config.rejected_path, language=config.default_language,
                      copyright_holder=p.copyright_holder, copyright_notice=p.copyright_notice,
-                     usage_terms=p.usage_terms, clock=clock)
+                     usage_terms=p.usage_terms, clock=clock, memory=memory)
 
 
 class Publisher:
@@ -65,15 +65,16 @@ class Publisher:
         self.config = config
         self.store = store
         self.clock = clock or SystemClock()
-        self.source: Source = source or folder_source(config, self.clock)
+        self.source: Source = source or folder_source(config, self.clock, memory=store.source_items)
         self.renderer = Renderer(config.provider, config.channel, validator or Validator(config.official_schemas))
         self.intake = Intake(self.source, store, self.clock)
-        self.feeds = Feeds(config.partners, store, self.renderer, self._story, channel=config.channel)
+        self.feeds = Feeds(config.partners, store, self.renderer, self._story, channel=config.channel,
+                           shape=feed_shape(config))
         self._stories: dict[tuple[str, int], Story] = {}
         self.bodies: dict[str, bytes] = {}  # documents rendered by the last collect, so delivery need not reread
 
     def collect(self, report: PushReport, progress: Progress | None = None, *, settle: float = 0.0,
-                settled: Collection[str] = (), wait: bool = False) -> bool:
+                settled: Collection[str] = (), only: Collection[str] | None = None, wait: bool = False) -> bool:
         """Everything before delivery: read the source, record new versions, release those that are due
         (and send embargoed ones early to partners trusted with them), rebuild feeds. Only one process
         collects at a time; returns False, having done nothing, if another one is at it."""
@@ -85,7 +86,8 @@ class Publisher:
             self.bodies.clear()
             if len(self._stories) > STORY_CACHE:
                 self._stories.clear()
-            self.intake.run(report, settle=settle, settled=settled, wait=wait)
+            for story in self.intake.run(report, settle=settle, settled=settled, only=only, wait=wait):
+                self._stories[(story.id, story.version)] = story   # released below without reading it again
             now = self.clock.now()
             due = self.store.versions.due(now)
             self._queue_versions(progress(due) if progress else due, now, report)
@@ -97,24 +99,27 @@ class Publisher:
                     for row in feed_rows:
                         Feeds.admit(batch, row)
             report.held = [(v.story_id, v.version, v.embargo) for v in self.store.versions.held(now) if v.embargo]
+            self.feeds.prune(self.config.feed_retention, now)
         return True
 
     def _queue_versions(self, versions: Iterable[StoredVersion], now: datetime, report: PushReport) -> None:
-        batch = Batch()
-        for version in versions:
-            self._release(version, now, report, batch)
-            if len(batch) >= RELEASE_BATCH:
-                self._enqueue(batch, now)
-                batch = Batch()
-        self._enqueue(batch, now)
+        pending = list(versions)
+        for start in range(0, len(pending), RELEASE_BATCH):
+            chunk = pending[start:start + RELEASE_BATCH]
+            known = self.store.versions.known([v.story_id for v in chunk])
+            batch = Batch()
+            for version in chunk:
+                self._release(version, now, report, batch, known)
+            self._enqueue(batch, now)
 
-    def _release(self, version: StoredVersion, now: datetime, report: PushReport, batch: Batch) -> None:
+    def _release(self, version: StoredVersion, now: datetime, report: PushReport, batch: Batch,
+                 known: Known) -> None:
         """Route one version and render every document it needs into the batch. A document that cannot be
         rendered or fails its schema holds the whole version back (nothing half-released), loudly, until the
         story or the template is fixed."""
         where = {"partner": "-", "format": "-"}
         try:
-            latest = self.store.versions.latest(version.story_id, live=True)
+            latest = known.latest(version.story_id, live=True)
             if latest is not None and latest.version > version.version:
                 # A newer version (a correction, a kill) arrived before this one went out: it replaces it.
                 held = version.embargo is not None and now < version.embargo

@@ -11,6 +11,7 @@ import click
 from wirepub import app
 from wirepub.cli.common import EXIT_FAILED, Context, command_config_option, fail, print_json
 from wirepub.errors import WirepubError
+from wirepub.urls import shown
 
 
 @click.command()
@@ -52,6 +53,8 @@ def _print_status(result: app.Status) -> None:
     for h in result.held_back:
         click.secho(f"held back from {h['partner']} ({h['format']}): {h['story_id']} v{h['version']} breaks "
                     f"{h['rule']}: {h['message']}", fg="yellow")
+    if result.store_bytes is not None:
+        click.echo(f"store: {result.store_bytes / 1_000_000:.1f} MB")
     if not result.partners:
         click.echo("nothing delivered or waiting yet")
     else:
@@ -78,7 +81,7 @@ def partners(ctx: click.Context) -> None:
     for p in config.partners:
         click.echo(f"{p.name}: {', '.join(p.formats)}")
         for d in p.destinations:
-            click.echo(f"  -> {d.url}")
+            click.echo(f"  -> {shown(d.url)}")
 
 
 @partners.command("check")
@@ -86,7 +89,8 @@ def partners(ctx: click.Context) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
 @click.pass_obj
 def partners_check(obj: Context, as_json: bool) -> None:
-    """Connect to every destination, authenticate, write and remove a probe; report per partner."""
+    """Connect to every destination, authenticate, write and remove a probe; report per partner, with a warning
+    where a destination is unsafe (plain ftp:// or http:// to another machine)."""
     try:
         results = app.check_partners(obj.config)
     except WirepubError as exc:
@@ -99,6 +103,8 @@ def partners_check(obj: Context, as_json: bool) -> None:
                 click.echo(f"{r.partner}: {r.destination}: ok")
             else:
                 click.secho(f"{r.partner}: {r.destination}: FAILED: {r.error}", fg="red")
+            if r.warning:
+                click.secho(f"  warning: {r.warning}", fg="yellow")
     sys.exit(0 if all(r.ok for r in results) else EXIT_FAILED)
 
 

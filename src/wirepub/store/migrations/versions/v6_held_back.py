@@ -1,10 +1,10 @@
 """v6 (partner profiles): the stories a partner profile's rule holds back from one partner, with the rule, so
 that status, page and log name it.
 
-Named v6 to leave v5 to the hardening work on main; down_revision is main's newest revision at merge time.
+After main's v5 (scale); down_revision is main's newest revision at merge time.
 
 Revision ID: v6
-Revises: v4
+Revises: v5
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "v6"
-down_revision = "v4"
+down_revision = "v5"
 branch_labels = None
 depends_on = None
 
