@@ -219,6 +219,8 @@ class Daemon:
                 self._last_collect = self.clock.now()
                 if whole:
                     self._next_rescan = time.monotonic() + self.settings.rescan
+            else:
+                self._give_back(touched, settled)   # another node read the folder: this one's look is still due
             self._arm_embargo()
         except sa.exc.SQLAlchemyError as exc:
             log.warning("store unavailable, collecting again at the next interval",

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from wirepub.clock import Clock
 from wirepub.errors import StoryError
 from wirepub.logs import facts
+from wirepub.progress import Progress
 from wirepub.reports import PushReport
 from wirepub.sources import Collected, Rejection, Source
 from wirepub.store import Known, NewVersion, Store, StoredVersion
@@ -41,11 +42,11 @@ class Intake:
         self._done: list[str] = []   # refs recorded (or unchanged) in the batch at hand, told to the source at once
 
     def run(self, report: PushReport, *, settle: float = 0.0, settled: Collection[str] = (),
-            only: Collection[str] | None = None, wait: bool = False) -> list[Story]:
+            only: Collection[str] | None = None, wait: bool = False, progress: Progress | None = None) -> list[Story]:
         """Collect from the source and record what is new; returns the stories recorded. With wait (a push,
         which runs once), stories still being written are waited for, up to twice the settle time; what is
         still changing then is left for the next run, with a warning."""
-        collected = self.source.collect(settle=settle, settled=settled, only=only)
+        collected = self.source.collect(settle=settle, settled=settled, only=only, progress=progress)
         recorded = self._record(collected, report)
         deadline = time.monotonic() + 2 * settle + 0.5
         while wait and collected.unsettled and time.monotonic() < deadline:

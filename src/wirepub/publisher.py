@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -20,6 +20,7 @@ from wirepub.feeds import Feeds, feed_shape
 from wirepub.intake import Intake
 from wirepub.logs import facts
 from wirepub.partners import Partner
+from wirepub.progress import Progress, Quiet, Stage
 from wirepub.rendering import Document, Renderer, rows
 from wirepub.reports import PushReport
 from wirepub.routing import Route, route
@@ -37,7 +38,6 @@ STORY_CACHE = 5_000  # parsed stories kept between collects (a daemon runs for m
 NOTHING_TYPE = "application/octet-stream"   # a deletion carries no document
 NOTHING_SHA = hashlib.sha256(b"").hexdigest()
 
-Progress = Callable[[Iterable[StoredVersion]], Iterable[StoredVersion]]
 
 
 @dataclass
@@ -75,42 +75,61 @@ class Publisher:
 
     def collect(self, report: PushReport, progress: Progress | None = None, *, settle: float = 0.0,
                 settled: Collection[str] = (), only: Collection[str] | None = None, wait: bool = False) -> bool:
-        """Everything before delivery: read the source, record new versions, release those that are due
-        (and send embargoed ones early to partners trusted with them), rebuild feeds. Only one process
-        collects at a time; returns False, having done nothing, if another one is at it."""
+        """Everything before delivery: read the source and record new versions, release those that are due
+        (and send embargoed ones early to partners trusted with them), rebuild feeds. Reading the source and
+        rebuilding feeds is done by one process at a time (the others skip it this round); releasing is
+        shared: each process takes versions to release from the store, leased to it. Returns False if
+        another process was reading the source."""
+        self.bodies.clear()
+        if len(self._stories) > STORY_CACHE:
+            self._stories.clear()
+        stages = progress or Quiet()
         with self.store.locks.collect() as mine:
-            if not mine:
-                log.info("collect skipped: another process is collecting")
-                report.warnings.append("another wirepub process was collecting; this run only delivered")
-                return False
-            self.bodies.clear()
-            if len(self._stories) > STORY_CACHE:
-                self._stories.clear()
-            for story in self.intake.run(report, settle=settle, settled=settled, only=only, wait=wait):
-                self._stories[(story.id, story.version)] = story   # released below without reading it again
-            now = self.clock.now()
-            due = self.store.versions.due(now)
-            self._queue_versions(progress(due) if progress else due, now, report)
-            self._queue_versions(self.store.versions.embargoed_unsent(now), now, report)
-            feed_rows = self.feeds.rebuild(now, report)
-            if feed_rows:
-                self._remember(feed_rows)
-                with self.store.ledger.batch(now) as batch:
-                    for row in feed_rows:
-                        Feeds.admit(batch, row)
-            report.held = [(v.story_id, v.version, v.embargo) for v in self.store.versions.held(now) if v.embargo]
-            self.feeds.prune(self.config.feed_retention, now)
-        return True
+            if mine:
+                for story in self.intake.run(report, settle=settle, settled=settled, only=only, wait=wait,
+                                             progress=stages):
+                    self._stories[(story.id, story.version)] = story   # released without reading it again
+            else:
+                log.info("another process is reading the source; this one releases and delivers")
+        now = self.clock.now()
+        stages.start(Stage.RENDER, self.store.versions.count_due(now))
+        self._release_claimed(now, report, stages, early=False)
+        self._release_claimed(now, report, stages, early=True)
+        stages.finish(Stage.RENDER)
+        with self.store.locks.collect() as again:
+            if again:
+                self._rebuild_feeds(now, report)
+        report.held = [(v.story_id, v.version, v.embargo) for v in self.store.versions.held(now) if v.embargo]
+        return mine
 
-    def _queue_versions(self, versions: Iterable[StoredVersion], now: datetime, report: PushReport) -> None:
-        pending = list(versions)
-        for start in range(0, len(pending), RELEASE_BATCH):
-            chunk = pending[start:start + RELEASE_BATCH]
-            known = self.store.versions.known([v.story_id for v in chunk])
-            batch = Batch()
-            for version in chunk:
-                self._release(version, now, report, batch, known)
-            self._enqueue(batch, now)
+    def _rebuild_feeds(self, now: datetime, report: PushReport) -> None:
+        feed_rows = self.feeds.rebuild(now, report)
+        if feed_rows:
+            self._remember(feed_rows)
+            with self.store.ledger.batch(now) as batch:
+                for row in feed_rows:
+                    Feeds.admit(batch, row)
+        self.feeds.prune(self.config.feed_retention, now)
+
+    def _release_claimed(self, now: datetime, report: PushReport, stages: Progress, *, early: bool) -> None:
+        """Release versions due (or send embargoed ones early), a batch at a time, each batch leased to this
+        node in the store first: several nodes share the work and none renders a version another has."""
+        lease = self.config.daemon.lease
+        while True:
+            chunk = self.store.versions.claim_due(self.config.daemon.node, now, lease_seconds=lease,
+                                                  limit=RELEASE_BATCH, early=early)
+            if not chunk:
+                return
+            try:
+                known = self.store.versions.known([v.story_id for v in chunk])
+                batch = Batch()
+                for version in chunk:
+                    self._release(version, now, report, batch, known)
+                    stages.advance(Stage.RENDER)
+                self._enqueue(batch, now)
+            except BaseException:
+                self.store.versions.give_back(self.config.daemon.node, [(v.story_id, v.version) for v in chunk])
+                raise
 
     def _release(self, version: StoredVersion, now: datetime, report: PushReport, batch: Batch,
                  known: Known) -> None:

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Protocol
 
 from wirepub.errors import StoryError
+from wirepub.progress import Progress
 from wirepub.story import Story
 
 
@@ -46,10 +47,11 @@ class Source(Protocol):
     name: str
 
     def collect(self, *, settle: float = 0.0, settled: Collection[str] = (),
-                only: Collection[str] | None = None) -> Collected:
+                only: Collection[str] | None = None, progress: Progress | None = None) -> Collected:
         """What is new since the last collect. With settle, something changed in the last `settle` seconds
         may still be being written and waits, unless its ref is in `settled` (known to be complete). With
-        only, just those refs are looked at (what a watch saw change); otherwise everything."""
+        only, just those refs are looked at (what a watch saw change); otherwise everything. Reading counts
+        on progress (Stage.READ)."""
         ...
 
     def read(self, ref: str) -> Story:

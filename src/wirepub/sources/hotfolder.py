@@ -28,6 +28,7 @@ from typing import Protocol
 from wirepub.clock import Clock, SystemClock
 from wirepub.errors import SourceError, StoryError
 from wirepub.logs import facts
+from wirepub.progress import Progress, Quiet, Stage
 from wirepub.sources import Collected, Memory, Rejection
 from wirepub.sources.pictures import local_pictures
 from wirepub.sources.storyfiles import MAX_FILE_BYTES, SUFFIXES, Incomplete, document_of
@@ -56,7 +57,7 @@ class HotFolder:
                                        copyright_notice=copyright_notice, usage_terms=usage_terms)
 
     def collect(self, *, settle: float = 0.0, settled: Collection[str] = (),
-                only: Collection[str] | None = None) -> Collected:
+                only: Collection[str] | None = None, progress: Progress | None = None) -> Collected:
         """Read every story file that is new or changed (its fingerprint, of name, size, modification time and
         inode, is not among those recorded); bad ones are reported (not yet moved: see reject). With settle,
         a file changed in the last `settle` seconds may still be being written and is left for the next
@@ -77,6 +78,8 @@ class HotFolder:
             looked.append((entry.path, st, fingerprint(entry.name, st)))
         seen = self._recorded([fp for _, _, fp in looked], everything=only is None)
         self._looked = {}
+        stages = progress or Quiet()
+        stages.start(Stage.READ, sum(fp not in seen for _, _, fp in looked))
         for ref, st, print_ in looked:
             if print_ in seen:
                 out.unchanged += 1   # read and recorded before, unchanged since: read once
@@ -87,6 +90,8 @@ class HotFolder:
                 continue
             self._looked[ref] = print_
             self._read_into(out, ref, young=young)
+            stages.advance(Stage.READ)
+        stages.finish(Stage.READ)
         out.stories.sort(key=lambda s: (s.version_created, s.id, s.version))
         return out
 
