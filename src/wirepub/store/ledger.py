@@ -356,9 +356,13 @@ def claim_query(now: datetime, *, partner: str | None, limit: int,
                                   other.c.lease_until >= now)
     # A picture goes before the documents that show it: an item waits while a picture of its story is open at
     # that destination, a feed while any picture of the partner is.
-    media_open = sa.exists().where(other.c.partner == d.partner, other.c.destination == d.destination,
-                                   other.c.kind == DeliveryKind.MEDIA, other.c.state.in_(OPEN_STATES),
-                                   sa.or_(d.kind == DeliveryKind.FEED, other.c.story_id == d.story_id))
+    # The kind and states written out, so that the databases read ix_deliveries_media (pictures only) and
+    # never a partner's whole archive once per open delivery.
+    media = deliveries.alias("media")
+    media_open = (sa.select(media.c.id).with_hint(media, "INDEXED BY ix_deliveries_media", "sqlite").where(
+        media.c.partner == d.partner, media.c.destination == d.destination,
+        sa.text("media.kind = 'media'"), sa.text("media.state IN ('pending', 'failed')"),
+        sa.or_(d.kind == DeliveryKind.FEED, media.c.story_id == d.story_id)).exists())
     # A WebSub ping goes once the feed copy it announces is delivered everywhere it goes.
     copy = sa.and_(other.c.partner == d.partner, other.c.sha256 == d.sha256, other.c.kind == DeliveryKind.FEED)
     announced = sa.and_(sa.exists().where(copy, other.c.state == DeliveryState.DELIVERED),

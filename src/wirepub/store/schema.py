@@ -102,6 +102,10 @@ sa.Index("ix_deliveries_open", deliveries.c.partner, deliveries.c.id, sqlite_whe
 _LEASED = sa.text("lease_owner IS NOT NULL")
 sa.Index("ix_deliveries_leased", deliveries.c.lease_owner, sqlite_where=_LEASED, postgresql_where=_LEASED)
 sa.Index("ix_deliveries_sha", deliveries.c.sha256)   # which rows still need a document's bytes
+# A claim's question of pictures (is one of this story's still open at this destination?): media rows only.
+_MEDIA = sa.text("kind = 'media'")
+sa.Index("ix_deliveries_media", deliveries.c.partner, deliveries.c.destination, deliveries.c.story_id,
+         deliveries.c.state, sqlite_where=_MEDIA, postgresql_where=_MEDIA)
 _FEED = sa.text("kind = 'feed'")
 sa.Index("ix_deliveries_feed_copies", deliveries.c.created_at, deliveries.c.id, sqlite_where=_FEED,
          postgresql_where=_FEED)

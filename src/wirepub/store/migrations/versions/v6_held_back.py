@@ -18,7 +18,13 @@ branch_labels = None
 depends_on = None
 
 
+MEDIA = sa.text("kind = 'media'")
+
+
 def upgrade() -> None:
+    # What a claim asks of pictures: is one of this story's still open here? Only media rows are in it.
+    op.create_index("ix_deliveries_media", "deliveries", ["partner", "destination", "story_id", "state"],
+                    sqlite_where=MEDIA, postgresql_where=MEDIA)
     op.create_table(
         "held_back",
         sa.Column("partner", sa.String(128), primary_key=True),
