@@ -82,3 +82,31 @@ class NoticeKind(StrEnum):
 
     COLLECT_FAILING = "collect-failing"      # this node's collects keep failing
     MISCONFIGURED = "misconfigured"          # a partner cannot be used as configured: its deliveries wait
+
+
+class SourceKind(StrEnum):
+    """Where stories come from (sources.kind in wirepub.toml): one module of wirepub.sources each."""
+
+    FOLDER = "folder"          # the hot folder: .json, .md, .txt files
+    API = "api"                # the ingest API: POST /api/v1/stories (the story contract or ninjs)
+    SUPERDESK = "superdesk"    # Superdesk's HTTP push: ninjs, signed with HMAC-SHA1, and its assets
+    WORDPRESS = "wordpress"    # a WordPress site's REST API, pulled
+    SQL = "sql"                # a table or query of any SQLAlchemy database, pulled
+    S3 = "s3"                  # story files in an S3 bucket prefix, pulled
+
+
+class InboxState(StrEnum):
+    """A story the ingest API accepted (store.inbox): recorded in the store before its 201, then taken up by the
+    collect like any source's story."""
+
+    QUEUED = "queued"          # accepted (201), not yet taken up by a collect
+    RECORDED = "recorded"      # a story version now, released as the flow decides
+    REJECTED = "rejected"      # the collect could not record it (the reason is kept)
+
+
+class ClaimState(StrEnum):
+    """An object of an S3 inbox taken by one node (store.claims)."""
+
+    CLAIMED = "claimed"        # a node is reading it; others leave it until the claim runs out
+    DONE = "done"              # recorded: never read again (unless it changes: another ETag)
+    REJECTED = "rejected"      # moved to rejected/ with its .error.txt

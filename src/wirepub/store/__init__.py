@@ -6,6 +6,7 @@ One concern per module, each reached through the Store:
   versions.py   story versions (store.versions)  ledger.py   the delivery outbox (store.ledger)
   reads.py      read models for the desk (store.reads)
   locks.py      locks between processes (store.locks)    notices.py  what a node says is wrong (store.notices)
+  sources.py    what sources keep: cursors, the ingest API's inbox, S3 claims, rejections, assets
 The store holds no business rule: what to record, what goes where and what supersedes what is decided by
 the flow (publisher, routing, feeds) and handed to it.
 """
@@ -26,11 +27,13 @@ from wirepub.store.notices import Notice, Notices
 from wirepub.store.reads import Reads
 from wirepub.store.rows import DueDelivery, FeedCopy, NewDelivery, NewVersion, Outcome, StoredVersion
 from wirepub.store.schema import deliveries, documents, story_versions
+from wirepub.store.sources import Assets, Claims, Cursors, Inbox, InboxEntry, Rejections, StoredRejection
 from wirepub.store.trouble import store_error
 from wirepub.store.versions import Versions
 
-__all__ = ["SCHEMA_VERSION", "DueDelivery", "FeedCopy", "Ledger", "LedgerBatch", "NewDelivery", "NewVersion", "Notice",
-           "Outcome", "Store", "StoredVersion", "deliveries", "documents", "shown_url", "story_versions"]
+__all__ = ["SCHEMA_VERSION", "DueDelivery", "FeedCopy", "InboxEntry", "Ledger", "LedgerBatch", "NewDelivery",
+           "NewVersion", "Notice", "Outcome", "Store", "StoredRejection", "StoredVersion", "deliveries", "documents",
+           "shown_url", "story_versions"]
 
 
 class Store:
@@ -55,6 +58,11 @@ class Store:
         self.reads = Reads(self.engine)
         self.locks = Locks(self.engine)
         self.notices = Notices(self.engine)
+        self.cursors = Cursors(self.engine)
+        self.inbox = Inbox(self.engine)
+        self.claims = Claims(self.engine)
+        self.rejections = Rejections(self.engine)
+        self.assets = Assets(self.engine)
 
     def ping(self) -> None:
         """Raises if the store does not answer."""
