@@ -31,6 +31,7 @@ class Intake:
         self.source = source
         self.store = store
         self.clock = clock
+        self._done: list[str] = []
 
     def run(self, report: PushReport, *, settle: float = 0.0, settled: Collection[str] = (),
             wait: bool = False) -> list[Story]:
@@ -50,6 +51,18 @@ class Intake:
         return recorded
 
     def _record(self, collected: Collected, report: PushReport) -> list[Story]:
+        try:
+            return self._record_all(collected, report)
+        finally:
+            if self._done:   # items recorded now are no longer rejected (a corrected file, a fixed post)
+                self.store.rejections.clear(self.source.name, self._done)
+                self._done = []
+
+    def _finish(self, ref: str) -> None:
+        self.source.done(ref)
+        self._done.append(ref)
+
+    def _record_all(self, collected: Collected, report: PushReport) -> list[Story]:
         for rejection in collected.rejected:
             self.reject(rejection, report)
         recorded: list[Story] = []
@@ -65,7 +78,7 @@ class Intake:
             story = self._settle_version(claimed)
             if story is None:
                 report.unchanged += 1
-                self.source.done(claimed.origin)
+                self._finish(claimed.origin)
                 continue
             try:
                 before = self.store.versions.record(_new_version(story), self.clock.now())
@@ -74,13 +87,13 @@ class Intake:
                     f"the store refused it ({str(exc.orig).splitlines()[0][:200]})", file=story.origin)), report)
                 continue
             if before is None:
-                self.source.done(story.origin)
+                self._finish(story.origin)
                 recorded.append(story)
                 report.new.append((story.id, story.version))
                 log.info("story recorded", extra=facts(story=story.id, version=story.version, status=story.status,
                                                        origin=story.origin))
             elif before == story.content_hash:
-                self.source.done(story.origin)
+                self._finish(story.origin)
                 report.unchanged += 1
             else:
                 self.reject(Rejection(story.origin, StoryError(
@@ -106,9 +119,11 @@ class Intake:
 
     def reject(self, rejection: Rejection, report: PushReport) -> None:
         report.rejected.append(rejection)
-        log.warning("story set aside", extra=facts(file=rejection.error.file, field=rejection.error.field or "file",
-                                                   reason=rejection.error.reason))
+        error = rejection.error
+        log.warning("story set aside", extra=facts(source=self.source.name, file=error.file,
+                                                   field=error.field or "file", reason=error.reason))
         self.source.reject(rejection)
+        self.store.rejections.note(self.source.name, rejection.ref, error.field, error.reason, self.clock.now())
 
     def _settle_claims(self, stories: list[Story], report: PushReport) -> list[Story]:
         """Several stories claiming one id and version with different content: the one the store already

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from wirepub.clock import Clock, SystemClock
 from wirepub.config import Config
-from wirepub.errors import WirepubError
+from wirepub.errors import SourceError, WirepubError
 from wirepub.feeds import Feeds
 from wirepub.intake import Intake
 from wirepub.logs import facts
@@ -25,10 +25,11 @@ from wirepub.reports import PushReport
 from wirepub.routing import Route, route
 from wirepub.sources import Source
 from wirepub.sources.hotfolder import HotFolder
+from wirepub.sources.registry import hot_folder, open_sources
 from wirepub.store import LedgerBatch, NewDelivery, Store, StoredVersion
 from wirepub.story import Story, story_from_document
 from wirepub.validate import Validator
-from wirepub.vocabulary import DeliveryKind, FormatKind, OnKill, RouteAction
+from wirepub.vocabulary import DeliveryKind, FormatKind, OnKill, RouteAction, SourceKind
 
 log = logging.getLogger("wirepub.publisher")
 
@@ -53,30 +54,42 @@ class Batch:
 
 
 def folder_source(config: Config, clock: Clock) -> HotFolder:
-    p = config.provider
-    return HotFolder(config.source_path, rejected=config.rejected_path, language=config.default_language,
-                     copyright_holder=p.copyright_holder, copyright_notice=p.copyright_notice,
-                     usage_terms=p.usage_terms, clock=clock)
+    """The configured hot folder (the first folder source), or ./stories: for reading one story file."""
+    settings = next((s for s in config.sources if s.kind == SourceKind.FOLDER), None)
+    if settings is None:
+        return HotFolder(config.source_path, rejected=config.rejected_path, language=config.default_language,
+                         clock=clock)
+    return hot_folder(config, settings, clock)
 
 
 class Publisher:
     def __init__(self, config: Config, store: Store, *, clock: Clock | None = None,
-                 source: Source | None = None, validator: Validator | None = None) -> None:
+                 source: Source | None = None, sources: Sequence[Source] | None = None,
+                 validator: Validator | None = None) -> None:
         self.config = config
         self.store = store
         self.clock = clock or SystemClock()
-        self.source: Source = source or folder_source(config, self.clock)
+        if sources is None:
+            sources = [source] if source is not None else open_sources(config, store, self.clock)
+        self.sources: list[Source] = list(sources)
         self.renderer = Renderer(config.provider, config.channel, validator or Validator(config.official_schemas))
-        self.intake = Intake(self.source, store, self.clock)
+        self.intakes = {s.name: Intake(s, store, self.clock) for s in self.sources}
         self.feeds = Feeds(config.partners, store, self.renderer, self._story, max_items=config.channel.max_items)
         self._stories: dict[tuple[str, int], Story] = {}
         self.bodies: dict[str, bytes] = {}  # documents rendered by the last collect, so delivery need not reread
 
+    @property
+    def source(self) -> Source:
+        """The first source (the only one, where a single hot folder is configured)."""
+        return self.sources[0]
+
     def collect(self, report: PushReport, progress: Progress | None = None, *, settle: float = 0.0,
-                settled: Collection[str] = (), wait: bool = False) -> bool:
-        """Everything before delivery: read the source, record new versions, release those that are due
-        (and send embargoed ones early to partners trusted with them), rebuild feeds. Only one process
-        collects at a time; returns False, having done nothing, if another one is at it."""
+                settled: Collection[str] = (), wait: bool = False, only: Collection[str] | None = None) -> bool:
+        """Everything before delivery: read the sources (`only` those named, if given), record new versions,
+        release those that are due (and send embargoed ones early to partners trusted with them), rebuild feeds.
+        Only one process collects at a time; returns False, having done nothing, if another one is at it.
+        A source that cannot be read at all is in report.source_errors and the others go on; if none of those
+        asked for could be read, its SourceError is raised (nothing is released on an empty reading)."""
         with self.store.locks.collect() as mine:
             if not mine:
                 log.info("collect skipped: another process is collecting")
@@ -85,7 +98,7 @@ class Publisher:
             self.bodies.clear()
             if len(self._stories) > STORY_CACHE:
                 self._stories.clear()
-            self.intake.run(report, settle=settle, settled=settled, wait=wait)
+            self._intake(report, settle=settle, settled=settled, wait=wait, only=only)
             now = self.clock.now()
             due = self.store.versions.due(now)
             self._queue_versions(progress(due) if progress else due, now, report)
@@ -98,6 +111,20 @@ class Publisher:
                         Feeds.admit(batch, row)
             report.held = [(v.story_id, v.version, v.embargo) for v in self.store.versions.held(now) if v.embargo]
         return True
+
+    def _intake(self, report: PushReport, *, settle: float, settled: Collection[str], wait: bool,
+                only: Collection[str] | None) -> None:
+        chosen = [s for s in self.sources if only is None or s.name in only]
+        first: SourceError | None = None
+        for source in chosen:
+            try:
+                self.intakes[source.name].run(report, settle=settle, settled=settled, wait=wait)
+            except SourceError as exc:
+                report.source_errors[source.name] = str(exc)
+                log.error("source cannot be read", extra=facts(source=source.name, error=str(exc)))
+                first = first or exc
+        if first is not None and len(report.source_errors) == len(chosen):
+            raise first
 
     def _queue_versions(self, versions: Iterable[StoredVersion], now: datetime, report: PushReport) -> None:
         batch = Batch()

@@ -110,3 +110,14 @@ class ClaimState(StrEnum):
     CLAIMED = "claimed"        # a node is reading it; others leave it until the claim runs out
     DONE = "done"              # recorded: never read again (unless it changes: another ETag)
     REJECTED = "rejected"      # moved to rejected/ with its .error.txt
+
+
+class Submission(StrEnum):
+    """What became of one story sent to the ingest API; each is one HTTP answer (web/ingest.py)."""
+
+    CREATED = "created"        # 201: recorded in the store (the inbox), to be collected
+    REPEATED = "repeated"      # 200: this id and version were accepted before with the same content
+    CONFLICT = "conflict"      # 409: this id and version were accepted before with other content
+    INVALID = "invalid"        # 422: not a story (every contract error listed)
+    FORBIDDEN = "forbidden"    # 403: the story belongs to another source
+    FULL = "full"              # 429: the source's intake queue is full

@@ -170,7 +170,7 @@ class Rejections:
         self.engine = engine
 
     def note(self, source: str, ref: str, field: str | None, reason: str, now: datetime) -> None:
-        ref = ref[:1024]
+        ref = _text(ref)[:1024]
         with self.engine.begin() as c:
             done = c.execute(rejections.update().where(rj.source == source, rj.ref == ref)
                              .values(field=field, reason=reason[:4000], at=now)).rowcount
@@ -184,7 +184,7 @@ class Rejections:
         with self.engine.begin() as c:
             for i in range(0, len(refs), 500):
                 c.execute(rejections.delete().where(rj.source == source,
-                                                    rj.ref.in_([r[:1024] for r in refs[i:i + 500]])))
+                                                    rj.ref.in_([_text(r)[:1024] for r in refs[i:i + 500]])))
 
     def recent(self, limit: int = 50) -> list[StoredRejection]:
         with self.engine.connect() as c:
@@ -194,6 +194,11 @@ class Rejections:
     def count(self) -> int:
         with self.engine.connect() as c:
             return int(c.execute(sa.select(sa.func.count()).select_from(rejections)).scalar_one())
+
+
+def _text(ref: str) -> str:
+    """A ref as the database can take it: a file name that is not UTF-8 shows its bad bytes as U+FFFD."""
+    return ref.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 class Assets:
