@@ -45,16 +45,19 @@ from wirepub.logs import facts
 from wirepub.metrics import Metrics
 from wirepub.publisher import Publisher
 from wirepub.reports import PushReport
+from wirepub.sources.api import ApiSource
 from wirepub.sources.storyfiles import SUFFIXES
 from wirepub.store import Store, shown_url
-from wirepub.vocabulary import NoticeKind
+from wirepub.vocabulary import NoticeKind, SourceKind
 from wirepub.web import WebServer
+from wirepub.web.ingest import Ingest
 
 log = logging.getLogger("wirepub.daemon")
 
 COLLECT_FAILURES_UNHEALTHY = 3   # collects failing in a row before /healthz says 503
 STORE_RETRY_MAX = 30.0   # longest wait between two attempts to reach a store that is away
 TOKEN_ENV = "WIREPUB_STATUS_TOKEN"
+BUSY_RETRY = 0.1   # seconds before looking again when another node was collecting
 
 
 class Daemon:
@@ -77,6 +80,8 @@ class Daemon:
         self._observer: Any = None
         self._collect_failures = 0                # in a row
         self._collect_trouble: str | None = None
+        self._due_pulls: set[str] = set()         # pull sources whose interval came round since the last collect
+        self._source_failures: dict[str, int] = {}   # per source, in a row
 
     # --- life cycle ---------------------------------------------------------------------------------
 
@@ -91,8 +96,10 @@ class Daemon:
         self.store = store
         self.publisher = Publisher(self.config, store, clock=self.clock)
         metrics = Metrics(store, self.clock)
+        pushed = [s for s in self.publisher.sources if isinstance(s, ApiSource)]
+        ingest = Ingest(pushed, store, accepted=self.collect_wanted.set) if pushed else None
         self.web = WebServer(self.settings.listen, store=store, clock=self.clock, health=self.health,
-                             metrics=metrics.registry, token=os.environ.get(TOKEN_ENV) or None)
+                             metrics=metrics.registry, token=os.environ.get(TOKEN_ENV) or None, ingest=ingest)
         self.web.start()
         deliverer = Deliverer(self.config, store, self.clock, node=self.settings.node, lease=self.settings.lease,
                               observe=metrics.observe)
@@ -102,8 +109,9 @@ class Daemon:
             stop=self.stopping, wake=self.deliver_wake, poll=self.settings.interval,
             grace=self.settings.shutdown_grace))
         self._schedule()
-        if self.settings.watch:
+        if self.settings.watch and any(s.kind == SourceKind.FOLDER for s in self.config.sources):
             self._watch()
+        self._due_pulls = {s.name for s in self.publisher.sources if s.interval is not None}   # pull at once too
         self.collect_wanted.set()  # collect at once: whatever is due since the last run goes now
         host = self.settings.listen.rsplit(":", 1)[0]
         log.info("running", extra=facts(node=self.settings.node, health=f"http://{host}:{self.web.port}/healthz"))
@@ -181,11 +189,21 @@ class Daemon:
     def _schedule(self) -> None:
         self.scheduler.add_job(self.collect_wanted.set, IntervalTrigger(seconds=self.settings.interval),
                                id="collect", coalesce=True, max_instances=1)
+        assert self.publisher is not None
+        for source in self.publisher.sources:
+            if source.interval is not None:
+                self.scheduler.add_job(self._pull, IntervalTrigger(seconds=source.interval), args=[source.name],
+                                       id=f"pull:{source.name}", coalesce=True, max_instances=1)
         for partner in self.config.partners:
             if partner.schedule:
                 self.scheduler.add_job(self.deliver_wake.set, CronTrigger.from_crontab(partner.schedule, timezone=UTC),
                                        id=f"batch:{partner.name}", coalesce=True, max_instances=1)
         self.scheduler.start()
+
+    def _pull(self, name: str) -> None:
+        with self._settled_lock:
+            self._due_pulls.add(name)
+        self.collect_wanted.set()
 
     def _arm_embargo(self) -> None:
         """A date job at the next embargo time, so the story goes at its second and not at the next interval."""
@@ -209,10 +227,18 @@ class Daemon:
         assert self.publisher is not None
         with self._settled_lock:
             settled, self._settled = self._settled, set()
+            pulls, self._due_pulls = self._due_pulls, set()
+        only = {s.name for s in self.publisher.sources if s.interval is None} | pulls
         report = PushReport()
         try:
-            if self.publisher.collect(report, settle=self.config.settle, settled=settled):
+            if self.publisher.collect(report, settle=self.config.settle, settled=settled, only=only):
                 self._last_collect = self.clock.now()
+                self._sources_said(report, only)
+            else:   # another node is collecting: look again soon (what this node just accepted may be newer)
+                with self._settled_lock:
+                    self._due_pulls |= pulls
+                self.scheduler.add_job(self.collect_wanted.set, DateTrigger(
+                    self.clock.now() + timedelta(seconds=BUSY_RETRY)), id="busy", replace_existing=True)
             self._arm_embargo()
         except sa.exc.SQLAlchemyError as exc:
             log.warning("store unavailable, collecting again at the next interval",
@@ -233,6 +259,24 @@ class Daemon:
                                               held=len(report.held), rejected=len(report.rejected)))
         self.deliver_wake.set()
         return report
+
+    def _sources_said(self, report: PushReport, read: set[str]) -> None:
+        """A source that cannot be read (its server away) while others can: after COLLECT_FAILURES_UNHEALTHY
+        looks in a row every status page says so; the first good look clears it."""
+        assert self.store is not None
+        now = self.clock.now()
+        for name in read:
+            error = report.source_errors.get(name)
+            failures = self._source_failures.get(name, 0)
+            with contextlib.suppress(sa.exc.SQLAlchemyError):
+                if error is not None:
+                    self._source_failures[name] = failures + 1
+                    if failures + 1 >= COLLECT_FAILURES_UNHEALTHY:
+                        self.store.notices.raise_(NoticeKind.SOURCE_FAILING, name, self.settings.node, error, now)
+                elif failures:
+                    self._source_failures[name] = 0
+                    if failures >= COLLECT_FAILURES_UNHEALTHY:
+                        self.store.notices.clear(NoticeKind.SOURCE_FAILING, name, self.settings.node)
 
     def _collect_failed(self, why: str) -> None:
         """Collects that keep failing make this node unhealthy (/healthz 503) and say so on every status

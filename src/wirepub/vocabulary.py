@@ -82,6 +82,7 @@ class NoticeKind(StrEnum):
 
     COLLECT_FAILING = "collect-failing"      # this node's collects keep failing
     MISCONFIGURED = "misconfigured"          # a partner cannot be used as configured: its deliveries wait
+    SOURCE_FAILING = "source-failing"        # a source cannot be read (its server away), while others can
 
 
 class SourceKind(StrEnum):

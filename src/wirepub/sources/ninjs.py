@@ -127,8 +127,9 @@ def _associations(doc: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 def _rendition(item: Mapping[str, Any]) -> Mapping[str, Any] | None:
     renditions = item.get("renditions")
     if isinstance(renditions, dict):
-        if isinstance(renditions.get("original"), dict):
-            return renditions["original"]
+        original = renditions.get("original")
+        if isinstance(original, dict):
+            return original
         listed = [r for r in renditions.values() if isinstance(r, dict)]
     elif isinstance(renditions, list):
         listed = [r for r in renditions if isinstance(r, dict)]
