@@ -666,8 +666,6 @@ def test_the_story_view_fits_a_1280_pixel_screen(sqlite_desk, browser):
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    import sqlalchemy as sa
-
     from wirepub.store import deliveries
 
     long_error = ("https://ingest.partner-with-a-long-name.example.net/wire/incoming/items/harbour-fire/v2.xml: "
