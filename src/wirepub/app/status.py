@@ -20,16 +20,19 @@ class Status:
     partners: list[dict[str, Any]]     # per partner: counts by state, last_error, oldest_pending_seconds
     failed_versions: list[dict[str, Any]] = field(default_factory=list)   # held back: cannot be rendered
     notices: list[dict[str, Any]] = field(default_factory=list)           # failing collects, misconfigured
+    rejections: list[dict[str, Any]] = field(default_factory=list)        # per source: item, field, reason
 
     @property
     def ok(self) -> bool:
-        return not (any(p["dead"] for p in self.partners) or self.failed_versions or self.notices)
+        return not (any(p["dead"] for p in self.partners) or self.failed_versions or self.notices or self.rejections)
 
 
 def _status(store: Store, now: datetime) -> Status:
     return Status(now, store.reads.status(now), store.reads.failed_versions(),
                   [{"kind": n.kind, "subject": n.subject, "node": n.node, "message": n.message, "since": n.first_at}
-                   for n in store.notices.all()])
+                   for n in store.notices.all()],
+                  [{"source": r.source, "ref": r.ref, "field": r.field, "reason": r.reason, "at": r.at}
+                   for r in store.rejections.recent()])
 
 
 def status(config: Config, *, clock: Clock | None = None) -> Status:
