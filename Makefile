@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check bench bench-fanout bench-latency clean services
+.PHONY: demo test check bench bench-fanout bench-latency bench-ingest clean services
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "wirepub needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -43,6 +43,10 @@ bench-fanout: $(STAMP)
 ## bench-latency: the daemon's approval-to-delivery p50/p99, and delay after an embargo's second
 bench-latency: $(STAMP)
 	$(BIN)/python bench/latency_bench.py
+
+## bench-ingest: the ingest API's stories/s (16 clients) and 201-to-delivery p50/p99 at 50/s; WordPress's lag
+bench-ingest: $(STAMP) services
+	$(BIN)/python bench/ingest_bench.py
 
 clean:
 	rm -rf $(VENV) public .wirepub

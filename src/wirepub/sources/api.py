@@ -105,7 +105,7 @@ class Secrets:
 
 
 class ApiSource:
-    """A Source (wirepub.sources) fed by the ingest API; refs are 'story-id/vN'."""
+    """A Source (wirepub.sources) fed by the ingest API; refs (and origins) are 'source:story-id/vN'."""
 
     kind = "api"
     interval: float | None = None
@@ -217,7 +217,7 @@ class ApiSource:
     def collect(self, *, settle: float = 0.0, settled: Collection[str] = ()) -> Collected:
         out = Collected()
         for entry in self.store.inbox.waiting(self.name, COLLECT_BATCH):
-            ref = f"{entry.story_id}/v{entry.version}"
+            ref = f"{self.name}:{entry.story_id}/v{entry.version}"   # also the story's origin: intake's done(ref)
             self._taken[ref] = entry.id
             try:
                 out.stories.append(self._story(entry.document, ref, entry.received_at))
@@ -227,10 +227,10 @@ class ApiSource:
 
     def _story(self, document: dict[str, Any], ref: str, received: datetime) -> Story:
         defaults = dataclasses.replace(self.defaults, version_created=received)
-        return story_from_document(document, origin=f"{self.name}:{ref}", defaults=defaults)
+        return story_from_document(document, origin=ref, defaults=defaults)
 
     def read(self, ref: str) -> Story:
-        story_id, _, version = ref.rpartition("/v")
+        story_id, _, version = ref.removeprefix(f"{self.name}:").rpartition("/v")
         entry = self.store.inbox.entry(story_id, int(version)) if version.isdigit() else None
         if entry is None:
             raise StoryError("no such story in the ingest API's inbox", file=f"{self.name}:{ref}")
