@@ -53,3 +53,11 @@ def test_the_path_layout_check_cannot_be_bypassed(tmp_path, layout):
     """Before: {ext:.0}../ rendered as ../ and passed the check."""
     with pytest.raises(ConfigError, match="partners.0.paths.item"):
         load(tmp_path, partners=[{"name": "p", "destinations": ["x"], "paths": {"item": layout}}])
+
+
+def test_destinations_differing_only_in_query_values_are_refused(tmp_path):
+    """The ledger keeps https://h/in?channel=*** for both; one of them would never get a document."""
+    with pytest.raises(ConfigError, match=r"partners.0.destinations.*query values"):
+        load(tmp_path, partners=[{"name": "p", "formats": ["newsml-g2"],
+                                  "destinations": ["https://h.example/in?channel=sport",
+                                                   "https://h.example/in?channel=politics"]}])

@@ -191,7 +191,12 @@ def test_a_file_still_being_written_is_left_for_the_next_look_not_rejected(tmp_p
     publisher.collect(report, settle=60.0)
     assert report.rejected == [] and half.exists()
     report = PushReport()
-    publisher.collect(report, settle=60.0, settled={str(half)})  # the watch saw it closed: judged now
+    publisher.collect(report, settle=60.0, settled={str(half)})  # the watch saw it closed: judged now, but ...
+    assert report.rejected == [] and half.exists()               # ... JSON that stops short, written just now,
+    long_ago = ws.clock.now().timestamp() - 3600                 # is looked at again (issue 10, item 3);
+    os.utime(half, (long_ago, long_ago))
+    report = PushReport()
+    publisher.collect(report, settle=60.0, settled={str(half)})  # left alone that long, it is judged
     assert [Path(r.ref).name for r in report.rejected] == ["half.json"]
 
 

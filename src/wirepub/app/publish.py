@@ -39,13 +39,18 @@ class Delivered:
 @contextmanager
 def opened(config: Config) -> Iterator[Store]:
     """The store, open for the use case's time; store trouble comes out as one StoreError sentence."""
-    store = Store(config.store_url)
+    store = Store(config.store_url, connections=connections(config))
     try:
         yield store
     except sa.exc.SQLAlchemyError as exc:
         raise store_error(exc, shown_url(config.store_url)) from None
     finally:
         store.close()
+
+
+def connections(config: Config) -> int:
+    """What the store's pool should keep: one per delivery worker, and a few for the loop and the collect."""
+    return config.delivery.concurrency + 4
 
 
 def deliverer(config: Config, store: Store, clock: Clock) -> Deliverer:
@@ -63,7 +68,7 @@ def push(config: Config, *, clock: Clock | None = None, source_dir: Path | None 
         only = SourceSettings(LEGACY_SOURCE, SourceKind.FOLDER, {"path": folder, "rejected": folder / "rejected",
                                                                  "settle": config.settle}, config.default_language)
         config = dataclasses.replace(config, source_path=folder, rejected_path=folder / "rejected", sources=(only,))
-    report = PushReport()
+    report = PushReport(warnings=list(config.warnings))
     with opened(config) as store:
         publisher = Publisher(config, store, clock=clock, sources=open_sources(config, store, clock, only=source))
         sender = deliverer(config, store, clock)

@@ -20,6 +20,7 @@ class Status:
     partners: list[dict[str, Any]]     # per partner: counts by state, last_error, oldest_pending_seconds
     failed_versions: list[dict[str, Any]] = field(default_factory=list)   # held back: cannot be rendered
     notices: list[dict[str, Any]] = field(default_factory=list)           # failing collects, misconfigured
+    store_bytes: int | None = None                                        # how much room the store takes
     rejections: list[dict[str, Any]] = field(default_factory=list)        # per source: item, field, reason
 
     @property
@@ -30,7 +31,7 @@ class Status:
 def _status(store: Store, now: datetime) -> Status:
     return Status(now, store.reads.status(now), store.reads.failed_versions(),
                   [{"kind": n.kind, "subject": n.subject, "node": n.node, "message": n.message, "since": n.first_at}
-                   for n in store.notices.all()],
+                   for n in store.notices.all()], store.ledger.size_bytes(),
                   [{"source": r.source, "ref": r.ref, "field": r.field, "reason": r.reason, "at": r.at}
                    for r in store.rejections.recent()])
 

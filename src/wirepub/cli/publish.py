@@ -101,6 +101,7 @@ def _push_json(report: PushReport) -> dict[str, object]:
         "dead": report.dead,
         "documents_written": report.written,
         "destinations": report.destinations,
+        "warnings": report.warnings,
         "ok": report.ok,
     }
 

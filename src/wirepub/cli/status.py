@@ -52,6 +52,8 @@ def _print_status(result: app.Status) -> None:
         click.secho(f"failed version: {f['story_id']} v{f['version']} ({f['headline'] or ''}): {f['failure']}; "
                     f"fix it (a corrected file, same version) or `wirepub drop {f['story_id']} {f['version']}`",
                     fg="red")
+    if result.store_bytes is not None:
+        click.echo(f"store: {result.store_bytes / 1_000_000:.1f} MB")
     if not result.partners:
         click.echo("nothing delivered or waiting yet")
     else:
@@ -78,7 +80,7 @@ def partners(ctx: click.Context) -> None:
     for p in config.partners:
         click.echo(f"{p.name}: {', '.join(p.formats)}")
         for d in p.destinations:
-            click.echo(f"  -> {d.url}")
+            click.echo(f"  -> {shown(d.url)}")
 
 
 @partners.command("check")
@@ -86,7 +88,8 @@ def partners(ctx: click.Context) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
 @click.pass_obj
 def partners_check(obj: Context, as_json: bool) -> None:
-    """Connect to every destination, authenticate, write and remove a probe; report per partner."""
+    """Connect to every destination, authenticate, write and remove a probe; report per partner, with a warning
+    where a destination is unsafe (plain ftp:// or http:// to another machine)."""
     try:
         results = app.check_partners(obj.config)
     except WirepubError as exc:
@@ -99,6 +102,8 @@ def partners_check(obj: Context, as_json: bool) -> None:
                 click.echo(f"{r.partner}: {r.destination}: ok")
             else:
                 click.secho(f"{r.partner}: {r.destination}: FAILED: {r.error}", fg="red")
+            if r.warning:
+                click.secho(f"  warning: {r.warning}", fg="yellow")
     sys.exit(0 if all(r.ok for r in results) else EXIT_FAILED)
 
 

@@ -17,11 +17,13 @@ into the story contract: the API and Superdesk).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from wirepub.errors import StoryError
+from wirepub.progress import Progress
 from wirepub.story import Story
 
 
@@ -36,6 +38,17 @@ class Collected:
     stories: list[Story] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
     unsettled: list[str] = field(default_factory=list)   # maybe still being written: looked at again later
+    unchanged: int = 0          # read and recorded before, and not changed since: not read again
+
+
+class Memory(Protocol):
+    """Where a source remembers what it has read and recorded (the store's source_items), by fingerprint."""
+
+    def fingerprints(self, source: str) -> set[int]: ...
+
+    def known(self, source: str, fingerprints: Sequence[int]) -> set[int]: ...
+
+    def remember(self, source: str, items: Sequence[tuple[str, int]], now: datetime) -> None: ...
 
 
 class Source(Protocol):
@@ -43,17 +56,20 @@ class Source(Protocol):
     kind: str
     interval: float | None   # seconds between pulls; None: at every collect
 
-    def collect(self, *, settle: float = 0.0, settled: Collection[str] = ()) -> Collected:
+    def collect(self, *, settle: float = 0.0, settled: Collection[str] = (),
+                only: Collection[str] | None = None, progress: Progress | None = None) -> Collected:
         """What is new since the last collect. With settle, something changed in the last `settle` seconds
-        may still be being written and waits, unless its ref is in `settled` (known to be complete)."""
+        may still be being written and waits, unless its ref is in `settled` (known to be complete). With
+        only, just those refs are looked at (what a watch saw change); otherwise everything. Reading counts
+        on progress (Stage.READ)."""
         ...
 
     def read(self, ref: str) -> Story:
         """One story. Raises StoryError naming ref, field and reason."""
         ...
 
-    def done(self, ref: str) -> None:
-        """The story read from ref is recorded: do not offer it again until it changes."""
+    def done(self, refs: Sequence[str]) -> None:
+        """The stories read from these refs are recorded: do not offer them again until they change."""
         ...
 
     def reject(self, rejection: Rejection) -> None:

@@ -16,23 +16,25 @@ same file system and rename it in (docs/story-format.md).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import os
 import stat
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 from wirepub.clock import Clock, SystemClock
 from wirepub.errors import SourceError, StoryError
 from wirepub.logs import facts
-from wirepub.sources import Collected, Rejection
+from wirepub.progress import Progress, Quiet, Stage
+from wirepub.sources import Collected, Memory, Rejection
 from wirepub.sources.storyfiles import MAX_FILE_BYTES, SUFFIXES, Incomplete, document_of
 from wirepub.story import Story, StoryDefaults, story_from_document
 
 log = logging.getLogger("wirepub.sources.hotfolder")
 
-Signature = tuple[int, int, int]   # mtime_ns, size, inode: a file changed or replaced has another
 
 
 class HotFolder:
@@ -43,40 +45,67 @@ class HotFolder:
 
     def __init__(self, path: Path, *, rejected: Path, language: str = "en",
                  copyright_holder: str | None = None, copyright_notice: str | None = None,
-                 usage_terms: str | None = None, clock: Clock | None = None, name: str = "folder") -> None:
+                 usage_terms: str | None = None, clock: Clock | None = None, memory: Memory | None = None,
+                 name: str = "folder") -> None:
         self.name = name
         self.path = path
         self.rejected = rejected
         self.clock = clock or SystemClock()
-        self._done: dict[str, Signature] = {}  # files already recorded, as they were then
+        self.memory = memory          # the store's record of what was read; without one, this process's only
+        self.key = f"folder:{path}"   # what the memory files this folder's fingerprints under
+        self._seen: set[int] = set()         # without a memory: fingerprints of files read and recorded
+        self._looked: dict[str, int] = {}    # ref -> fingerprint of the files the last collect read
         self._defaults = StoryDefaults(language=language, copyright_holder=copyright_holder,
                                        copyright_notice=copyright_notice, usage_terms=usage_terms)
 
-    def collect(self, *, settle: float = 0.0, settled: Collection[str] = ()) -> Collected:
-        """Read every story file that is new or changed; bad ones are reported (not yet moved: see reject).
-        With settle, a file changed in the last `settle` seconds may still be being written and is left for
-        the next look, unless it is in `settled` (the watch saw it closed or renamed into place)."""
+    def collect(self, *, settle: float = 0.0, settled: Collection[str] = (),
+                only: Collection[str] | None = None, progress: Progress | None = None) -> Collected:
+        """Read every story file that is new or changed (its fingerprint, of name, size, modification time and
+        inode, is not among those recorded); bad ones are reported (not yet moved: see reject). With settle,
+        a file changed in the last `settle` seconds may still be being written and is left for the next
+        look, unless it is in `settled` (the watch saw it closed or renamed into place). With only, just
+        those files are looked at."""
         out = Collected()
         now = self.clock.now().timestamp()
-        for entry in self._entries():
-            ref = entry.path
+        looked: list[tuple[str, os.stat_result, int]] = []
+        for entry in self._entries(only):
             problem = _refused(entry)
             if problem is not None:
-                out.rejected.append(Rejection(ref, StoryError(problem, file=_shown(ref))))
+                out.rejected.append(Rejection(entry.path, StoryError(problem, file=_shown(entry.path))))
                 continue
             try:
                 st = entry.stat(follow_symlinks=False)
             except FileNotFoundError:
                 continue  # gone since the listing: nothing to do
-            if self._done.get(ref) == _signature(st):
-                continue  # read and recorded before, unchanged since: read once
+            looked.append((entry.path, st, fingerprint(entry.name, st)))
+        seen = self._recorded([fp for _, _, fp in looked], everything=only is None)
+        self._looked = {}
+        stages = progress or Quiet()
+        stages.start(Stage.READ, sum(fp not in seen for _, _, fp in looked))
+        for ref, st, print_ in looked:
+            if print_ in seen:
+                out.unchanged += 1   # read and recorded before, unchanged since: read once
+                continue
             young = settle > 0 and now - st.st_mtime < settle
             if young and ref not in settled:
                 out.unsettled.append(ref)
                 continue
+            self._looked[ref] = print_
             self._read_into(out, ref, young=young)
+            stages.advance(Stage.READ)
+        stages.finish(Stage.READ)
         out.stories.sort(key=lambda s: (s.version_created, s.id, s.version))
         return out
+
+    def _recorded(self, prints: list[int], *, everything: bool) -> set[int]:
+        """Which of these fingerprints were read and recorded before. Without a memory, this process's own
+        record; with one, the store's: all of it for a look at the whole folder (kept for no longer), just
+        these for a look at a few files."""
+        if self.memory is None:
+            return self._seen
+        if everything:
+            return self.memory.fingerprints(self.key)
+        return self.memory.known(self.key, prints)
 
     def _read_into(self, out: Collected, ref: str, *, young: bool) -> None:
         try:
@@ -95,10 +124,15 @@ class HotFolder:
             out.rejected.append(Rejection(ref, StoryError(
                 f"could not be read ({type(exc).__name__}: {exc})", file=_shown(ref))))
 
-    def _entries(self) -> list[os.DirEntry[str]]:
+    def _entries(self, only: Collection[str] | None = None) -> Iterable[Entry]:
+        """The folder's story files, by name; with only, just those files (no listing of the folder)."""
+        if only is not None:
+            names = {os.path.basename(ref) for ref in only}
+            return [_PathEntry(self.path, name) for name in sorted(names)
+                    if _is_story_name(name) and os.path.lexists(self.path / name)]
         try:
             with os.scandir(self.path) as listing:
-                entries = [e for e in listing if _is_story_name(e.name)]
+                entries: list[Entry] = [e for e in listing if _is_story_name(e.name)]
         except FileNotFoundError:
             raise SourceError(f"the hot folder {self.path} does not exist; create it, or set source.path to the "
                               "folder stories are dropped into") from None
@@ -110,7 +144,7 @@ class HotFolder:
 
     def check(self) -> str:
         """The folder can be listed (and the rejected folder made); how many story files wait in it."""
-        entries = self._entries()
+        entries = list(self._entries())
         try:
             self.rejected.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -120,12 +154,13 @@ class HotFolder:
                               "moved out of it; give the user wirepub runs as write access")
         return f"{self.path}: {len(entries)} story file(s) in it"
 
-    def done(self, ref: str) -> None:
-        """The story read from this file is recorded: skip the file until it changes."""
-        try:
-            self._done[ref] = _signature(os.stat(ref, follow_symlinks=False))
-        except FileNotFoundError:
-            self._done.pop(ref, None)
+    def done(self, refs: Sequence[str]) -> None:
+        """The stories read from these files are recorded: skip each file until it changes."""
+        items = [(ref, self._looked[ref]) for ref in refs if ref in self._looked]
+        if self.memory is None:
+            self._seen.update(fp for _, fp in items)
+        else:
+            self.memory.remember(self.key, items, self.clock.now())
 
     def read(self, ref: str) -> Story:
         """One story file (also a file outside the folder: wirepub validate). Raises StoryError."""
@@ -159,12 +194,49 @@ class HotFolder:
         return target
 
 
+class Entry(Protocol):
+    """What is read of a folder entry: os.DirEntry, or _PathEntry for one file named by the watch."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+
+    def is_symlink(self) -> bool: ...
+    def is_dir(self, *, follow_symlinks: bool = True) -> bool: ...
+    def is_file(self, *, follow_symlinks: bool = True) -> bool: ...
+    def stat(self, *, follow_symlinks: bool = True) -> os.stat_result: ...
+
+
+class _PathEntry:
+    """One file of the folder by name, answering as os.DirEntry does, from lstat (links never followed)."""
+
+    def __init__(self, folder: Path, name: str) -> None:
+        self.name = name
+        self.path = str(folder / name)
+
+    def stat(self, *, follow_symlinks: bool = True) -> os.stat_result:
+        return os.lstat(self.path)
+
+    def is_symlink(self) -> bool:
+        return stat.S_ISLNK(self.stat().st_mode)
+
+    def is_dir(self, *, follow_symlinks: bool = True) -> bool:
+        return stat.S_ISDIR(self.stat().st_mode)
+
+    def is_file(self, *, follow_symlinks: bool = True) -> bool:
+        return stat.S_ISREG(self.stat().st_mode)
+
+
 def _is_story_name(name: str) -> bool:
     return os.path.splitext(name)[1].lower() in SUFFIXES and not name.startswith((".", "~"))
 
 
-def _signature(st: os.stat_result) -> Signature:
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
+def fingerprint(name: str, st: os.stat_result) -> int:
+    """A file as it is now, in 64 bits: another name, size, modification time or inode (a file replaced under
+    the same name) gives another."""
+    key = f"{name}\0{st.st_mtime_ns}\0{st.st_size}\0{st.st_ino}".encode("utf-8", "surrogateescape")
+    return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big", signed=True)
 
 
 def _shown(ref: str) -> str:
@@ -172,7 +244,7 @@ def _shown(ref: str) -> str:
     return ref.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-def _refused(entry: os.DirEntry[str]) -> str | None:
+def _refused(entry: Entry) -> str | None:
     """Why this entry of the folder is not a story file to read, or None if it may be read."""
     try:
         entry.name.encode("utf-8")

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from wirepub.clock import Clock
 from wirepub.config import Config, SourceSettings
 from wirepub.errors import ConfigError
-from wirepub.sources import Source
+from wirepub.sources import Memory, Source
 from wirepub.sources.hotfolder import HotFolder
 from wirepub.store import Store
 from wirepub.story import StoryDefaults
@@ -31,16 +31,16 @@ def defaults_of(config: Config, settings: SourceSettings) -> StoryDefaults:
                          copyright_notice=p.copyright_notice, usage_terms=p.usage_terms)
 
 
-def hot_folder(config: Config, settings: SourceSettings, clock: Clock) -> HotFolder:
+def hot_folder(config: Config, settings: SourceSettings, clock: Clock, memory: Memory | None = None) -> HotFolder:
     d = defaults_of(config, settings)
     return HotFolder(settings.options["path"], rejected=settings.options["rejected"], language=d.language,
                      copyright_holder=d.copyright_holder, copyright_notice=d.copyright_notice,
-                     usage_terms=d.usage_terms, clock=clock, name=settings.name)
+                     usage_terms=d.usage_terms, clock=clock, memory=memory, name=settings.name)
 
 
 def open_source(config: Config, settings: SourceSettings, store: Store, clock: Clock) -> Source:
     if settings.kind == SourceKind.FOLDER:
-        return hot_folder(config, settings, clock)
+        return hot_folder(config, settings, clock, store.source_items)
     module, name = KINDS[settings.kind]
     cls: Callable[..., Source] = getattr(importlib.import_module(module), name)
     return cls(settings, store, clock, defaults=defaults_of(config, settings))

@@ -6,6 +6,7 @@ One concern per module, each reached through the Store:
   versions.py   story versions (store.versions)  ledger.py   the delivery outbox (store.ledger)
   reads.py      read models for the desk (store.reads)
   locks.py      locks between processes (store.locks)    notices.py  what a node says is wrong (store.notices)
+  source_items.py  what each source has read, by fingerprint (store.source_items)
   sources.py    what sources keep: cursors, the ingest API's inbox, S3 claims, rejections, assets
 The store holds no business rule: what to record, what goes where and what supersedes what is decided by
 the flow (publisher, routing, feeds) and handed to it.
@@ -25,25 +26,30 @@ from wirepub.store.locks import Locks
 from wirepub.store.migrate import SCHEMA_VERSION, migrate
 from wirepub.store.notices import Notice, Notices
 from wirepub.store.reads import Reads
-from wirepub.store.rows import DueDelivery, FeedCopy, NewDelivery, NewVersion, Outcome, StoredVersion
+from wirepub.store.rows import DueDelivery, FeedCopy, Known, NewDelivery, NewVersion, Outcome, StoredVersion
 from wirepub.store.schema import deliveries, documents, story_versions
+from wirepub.store.source_items import SourceItems
 from wirepub.store.sources import Assets, Claims, Cursors, Inbox, InboxEntry, Rejections, StoredRejection
 from wirepub.store.trouble import store_error
 from wirepub.store.versions import Versions
 
-__all__ = ["SCHEMA_VERSION", "DueDelivery", "FeedCopy", "InboxEntry", "Ledger", "LedgerBatch", "NewDelivery",
+__all__ = ["SCHEMA_VERSION", "DueDelivery", "FeedCopy", "InboxEntry", "Known", "Ledger", "LedgerBatch", "NewDelivery",
            "NewVersion", "Notice", "Outcome", "Store", "StoredRejection", "StoredVersion", "deliveries", "documents",
            "shown_url", "story_versions"]
 
 
 class Store:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, connections: int = 5) -> None:
+        """connections: how many the pool keeps open; give it the number of threads that use the store at
+        once (the delivery workers and the loop), so none is opened and closed per delivery."""
         self.url = url
         try:
             if url.startswith("sqlite:///"):
                 Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
             # pre-ping: a connection the database dropped (a restart, a failover) is replaced, not used
-            self.engine: Engine = sa.create_engine(url, pool_pre_ping=True)
+            pooled = {} if url.rstrip("/") in ("sqlite:", "sqlite://", "sqlite:///:memory:") else {
+                "pool_size": connections, "max_overflow": connections}
+            self.engine: Engine = sa.create_engine(url, pool_pre_ping=True, **pooled)
         except (sa.exc.ArgumentError, ImportError) as exc:
             raise ConfigError(f"store URL cannot be used: {exc}", key="store.url") from None
         if self.engine.dialect.name == "sqlite":
@@ -58,6 +64,7 @@ class Store:
         self.reads = Reads(self.engine)
         self.locks = Locks(self.engine)
         self.notices = Notices(self.engine)
+        self.source_items = SourceItems(self.engine)
         self.cursors = Cursors(self.engine)
         self.inbox = Inbox(self.engine)
         self.claims = Claims(self.engine)

@@ -8,13 +8,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from wirepub.store.rows import DueDelivery, FeedCopy, NewDelivery, Outcome
-from wirepub.store.schema import deliveries, documents
+from wirepub.store.schema import deliveries, documents, meta
 from wirepub.store.versions import mark
 from wirepub.vocabulary import OPEN_STATES, DeliveryKind, DeliveryState
 
@@ -22,6 +22,9 @@ _T = TypeVar("_T")
 d = deliveries.c
 PathKey = tuple[str, str, str]   # partner, destination, path
 FEEDS_LAST = sa.case((d.kind == DeliveryKind.FEED, 1), else_=0)
+# The open states written out, not bound: only then can SQLite and PostgreSQL's generic plans prove that a
+# claim reads the partial index of open deliveries (ix_deliveries_open) and not the partner's whole archive.
+OPEN_LITERAL = sa.text("deliveries.state IN ('pending', 'failed')")
 
 
 class LedgerBatch:
@@ -32,13 +35,18 @@ class LedgerBatch:
         self.now = now
 
     def taken(self, keys: Iterable[PathKey]) -> set[PathKey]:
-        """Those of these paths that have any delivery at all."""
-        wanted = set(keys)
+        """Those of these paths that have any delivery at all: per partner and destination, a search of
+        ix_deliveries_path for the paths, never a scan of the archive."""
+        by_place: dict[tuple[str, str], set[str]] = {}
+        for partner, destination, path in keys:
+            by_place.setdefault((partner, destination), set()).add(path)
         found: set[PathKey] = set()
-        for chunk in _chunks(sorted({path for _, _, path in wanted}), 500):
-            rows = self.c.execute(sa.select(d.partner, d.destination, d.path).where(d.path.in_(chunk))).all()
-            found |= {(r.partner, r.destination, r.path) for r in rows}
-        return found & wanted
+        for (partner, destination), paths in by_place.items():
+            for chunk in _chunks(sorted(paths), 500):
+                found |= {(partner, destination, path) for path in self.c.execute(
+                    sa.select(d.path).distinct().where(d.partner == partner, d.destination == destination,
+                                                       d.path.in_(chunk))).scalars()}
+        return found
 
     def newest_copy(self, key: PathKey) -> FeedCopy | None:
         row = self.c.execute(sa.select(d.id, d.sha256).where(*_at(key))
@@ -82,7 +90,15 @@ class LedgerBatch:
                                                  "created_at": self.now} for r in missing])
 
     def released(self, versions: Sequence[tuple[str, int]]) -> None:
+        """These versions are out: marked released, and the store's count of releases goes up with them (the
+        feeds' rebuild looks at that count, which, unlike a time, two releases never share)."""
+        if not versions:
+            return
         mark(self.c, "released_at", versions, self.now)
+        bump = sa.text("UPDATE wirepub_meta SET value = CAST(CAST(value AS INTEGER) + :n AS VARCHAR(32)) "
+                       "WHERE key = 'releases'")
+        if self.c.execute(bump, {"n": len(versions)}).rowcount == 0:
+            self.c.execute(meta.insert().values(key="releases", value=str(len(versions))))
 
     def embargo_sent(self, versions: Sequence[tuple[str, int]]) -> None:
         mark(self.c, "embargo_sent_at", versions, self.now)
@@ -105,20 +121,7 @@ class Ledger:
         now + lease_seconds. One statement: PostgreSQL skips rows another node has locked (FOR UPDATE SKIP
         LOCKED); SQLite takes its write lock before reading. A node that dies leaves its leases to expire,
         and then any node takes the work over. due_by (default now) leaves out retries scheduled later."""
-        other = deliveries.alias("other")
-        in_flight = sa.exists().where(other.c.partner == d.partner, other.c.destination == d.destination,
-                                      other.c.path == d.path, other.c.id != d.id, other.c.lease_owner.is_not(None),
-                                      other.c.lease_until >= now)
-        chosen = (
-            sa.select(d.id)
-            .where(d.state.in_(OPEN_STATES), sa.or_(d.next_attempt_at.is_(None), d.next_attempt_at <= (due_by or now)),
-                   sa.or_(d.lease_until.is_(None), d.lease_until < now),
-                   sa.or_(d.kind != DeliveryKind.FEED, ~in_flight))   # one copy of a feed path in flight at a time
-            .order_by(FEEDS_LAST, d.id).limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        if partner is not None:
-            chosen = chosen.where(d.partner == partner)
+        chosen = claim_query(now, partner=partner, limit=limit, due_by=due_by)
         until = now + timedelta(seconds=lease_seconds)
         with self.engine.begin() as c:
             ids = list(c.execute(deliveries.update().where(d.id.in_(chosen.scalar_subquery()))
@@ -220,6 +223,77 @@ class Ledger:
                                                    d.path == path, d.state == DeliveryState.DELIVERED)
                              .limit(1)).first() is not None
 
+    # --- keeping it bounded ---
+
+    def prune_feed_bodies(self, older_than: datetime, *, batch: int = 1000) -> int:
+        """Forget the bytes of feed copies made before `older_than` that a newer copy of the same feed
+        replaced (their ledger rows stay): the ledger keeps every item and every row, but not every feed
+        copy ever made. Pages through the old copies by ix_deliveries_feed_copies. Returns how many
+        documents were removed."""
+        newer = deliveries.alias("newer")
+        kept = deliveries.alias("kept")
+        still_needed = sa.exists().where(kept.c.sha256 == documents.c.sha256, sa.or_(
+            kept.c.kind != DeliveryKind.FEED, kept.c.state.in_(OPEN_STATES), kept.c.created_at >= older_than,
+            ~sa.exists().where(newer.c.partner == kept.c.partner, newer.c.destination == kept.c.destination,
+                               newer.c.path == kept.c.path, newer.c.id > kept.c.id)))
+        removed, after = 0, (older_than - timedelta(days=365_000), 0)
+        while True:
+            with self.engine.begin() as c:
+                page = c.execute(
+                    sa.select(d.created_at, d.id, d.sha256)
+                    .with_hint(deliveries, "INDEXED BY ix_deliveries_feed_copies", "sqlite")
+                    .where(sa.text("deliveries.kind = 'feed'"), d.created_at < older_than,
+                           sa.tuple_(d.created_at, d.id) > sa.tuple_(*after))
+                    .order_by(d.created_at, d.id).limit(batch)).all()
+                if page:
+                    shas = list(c.execute(sa.select(documents.c.sha256).where(
+                        documents.c.sha256.in_({r.sha256 for r in page}), ~still_needed)).scalars())
+                    if shas:
+                        c.execute(documents.delete().where(documents.c.sha256.in_(shas)))
+                        removed += len(shas)
+            if len(page) < batch:
+                return removed
+            after = (page[-1].created_at, page[-1].id)
+
+    def last_pruned(self) -> datetime | None:
+        value = self._meta("feeds_pruned_at")
+        return datetime.fromisoformat(value) if value else None
+
+    def pruned(self, now: datetime) -> None:
+        self._set_meta("feeds_pruned_at", now.isoformat())
+
+    def releases(self) -> int:
+        """How many versions were ever released (LedgerBatch.released counts them)."""
+        return int(self._meta("releases") or 0)
+
+    def feeds_as_of(self) -> str | None:
+        """What the feeds in the ledger were last built as of (Feeds.rebuild says what that means)."""
+        return self._meta("feeds_as_of")
+
+    def feeds_built(self, as_of: str) -> None:
+        self._set_meta("feeds_as_of", as_of)
+
+    def _meta(self, key: str) -> str | None:
+        with self.engine.connect() as c:
+            value = c.execute(sa.select(meta.c.value).where(meta.c.key == key)).scalar()
+        return str(value) if value is not None else None
+
+    def _set_meta(self, key: str, value: str) -> None:
+        with self.engine.begin() as c:
+            if c.execute(meta.update().where(meta.c.key == key).values(value=value)).rowcount == 0:
+                c.execute(meta.insert().values(key=key, value=value))
+
+    def size_bytes(self) -> int | None:
+        """How much room the store takes (SQLite: its file and journal; PostgreSQL: its database)."""
+        with self.engine.connect() as c:
+            if self.engine.dialect.name == "postgresql":
+                return int(c.execute(sa.text("SELECT pg_database_size(current_database())")).scalar_one())
+            if self.engine.dialect.name == "sqlite":
+                pages = c.execute(sa.text("PRAGMA page_count")).scalar_one()
+                size = c.execute(sa.text("PRAGMA page_size")).scalar_one()
+                return int(pages) * int(size)
+        return None
+
     # --- by hand ---
 
     def requeue(self, *, now: datetime, partner: str | None = None, include_dead: bool = False) -> int:
@@ -251,6 +325,25 @@ class Ledger:
             if partner:
                 query = query.where(d.partner == partner)
             return int(c.execute(query.values(state=DeliveryState.PENDING, next_attempt_at=now, attempts=0)).rowcount)
+
+
+def claim_query(now: datetime, *, partner: str | None, limit: int,
+                due_by: datetime | None = None) -> sa.Select[Any]:
+    """The deliveries a claim takes: open, due, not leased, items before feeds, oldest first; a feed only while
+    no other copy of its path is in flight. It reads the partial index of open deliveries, never the archive."""
+    other = deliveries.alias("other")
+    in_flight = sa.exists().where(other.c.partner == d.partner, other.c.destination == d.destination,
+                                  other.c.path == d.path, other.c.id != d.id, other.c.lease_owner.is_not(None),
+                                  other.c.lease_until >= now)
+    chosen = (
+        sa.select(d.id).with_hint(deliveries, "INDEXED BY ix_deliveries_open", "sqlite")
+        .where(OPEN_LITERAL, sa.or_(d.next_attempt_at.is_(None), d.next_attempt_at <= (due_by or now)),
+               sa.or_(d.lease_until.is_(None), d.lease_until < now),
+               sa.or_(d.kind != DeliveryKind.FEED, ~in_flight))   # one copy of a feed path in flight at a time
+        .order_by(FEEDS_LAST, d.id).limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return chosen.where(d.partner == partner) if partner is not None else chosen
 
 
 def _at(key: PathKey) -> tuple[sa.ColumnElement[bool], ...]:

@@ -10,23 +10,29 @@ advisory lock makes the nodes that start together upgrade one at a time.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
 from wirepub.errors import ConfigError
 from wirepub.store.schema import meta, metadata
 
-SCHEMA_VERSION = 5           # the newest revision, "v<N>"; also written to wirepub_meta for older wirepubs
+SCHEMA_VERSION = 6           # the newest revision, "v<N>"; also written to wirepub_meta for older wirepubs
 UPGRADE_LOCK = 0x77697265    # 'wire': one process upgrades a PostgreSQL store at a time
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
+HEAD = f"v{SCHEMA_VERSION}"
+
+
 def migrate(engine: Engine, shown_url: str) -> None:
+    if _at_head(engine):
+        return   # the usual case: one query, and Alembic is not even imported
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     with engine.begin() as c:
         if engine.dialect.name == "postgresql":
             c.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": UPGRADE_LOCK})
@@ -50,12 +56,26 @@ def migrate(engine: Engine, shown_url: str) -> None:
         _write_legacy_version(c)
 
 
+def _at_head(engine: Engine) -> bool:
+    """Is this store at the newest revision, with every table there (no upgrade, nothing to write)?"""
+    with engine.connect() as c:
+        inspector = sa.inspect(c)
+        if not inspector.has_table("alembic_version") or not all(inspector.has_table(t) for t in metadata.tables):
+            return False
+        revision = c.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+        return revision == HEAD and _legacy_version(c) == SCHEMA_VERSION
+
+
 def revision_of(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as c:
         return MigrationContext.configure(c).get_current_revision()
 
 
-def _alembic(c: Connection) -> AlembicConfig:
+def _alembic(c: Connection) -> Any:
+    from alembic.config import Config as AlembicConfig
+
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = c

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -22,12 +22,44 @@ class StoredVersion:
     origin: str
     embargo: datetime | None
     released_at: datetime | None
+    dropped: bool = False
 
     @classmethod
     def of(cls, row: sa.Row[Any]) -> StoredVersion:
         return cls(story_id=row.story_id, version=row.version, status=row.status, content_hash=row.content_hash,
                    document=json.loads(row.document), origin=row.origin, embargo=row.embargo,
-                   released_at=row.released_at)
+                   released_at=row.released_at, dropped=row.dropped_at is not None)
+
+
+@dataclass
+class Known:
+    """What the store holds of a batch's stories (Versions.known): every recorded version, and the recorded
+    ids that are the same in lower case. Kept up to date by intake while it records the batch."""
+
+    versions: dict[str, list[StoredVersion]] = field(default_factory=dict)   # by id, lowest version first
+    ids_by_lower: dict[str, set[str]] = field(default_factory=dict)
+
+    def add(self, v: StoredVersion) -> None:
+        self.versions.setdefault(v.story_id, []).append(v)
+        self.versions[v.story_id].sort(key=lambda x: x.version)
+        self.ids_by_lower.setdefault(v.story_id.lower(), set()).add(v.story_id)
+
+    def latest(self, story_id: str, *, live: bool = False) -> StoredVersion | None:
+        """The highest version recorded (live: leaving out dropped ones)."""
+        found = [v for v in self.versions.get(story_id, ()) if not (live and v.dropped)]
+        return found[-1] if found else None
+
+    def has_content(self, story_id: str, content_hash: str) -> bool:
+        return any(v.content_hash == content_hash for v in self.versions.get(story_id, ()))
+
+    def content_of(self, story_id: str, version: int) -> str | None:
+        return next((v.content_hash for v in self.versions.get(story_id, ()) if v.version == version), None)
+
+    def case_twin(self, story_id: str) -> str | None:
+        return next(iter(sorted(self.ids_by_lower.get(story_id.lower(), set()) - {story_id})), None)
+
+    def origins(self, story_id: str) -> set[str]:
+        return {v.origin for v in self.versions.get(story_id, ())}
 
 
 @dataclass(frozen=True, slots=True)

@@ -94,6 +94,15 @@ deliveries = sa.Table(
 sa.Index("ix_deliveries_path", deliveries.c.partner, deliveries.c.destination, deliveries.c.path)
 sa.Index("ix_deliveries_due", deliveries.c.state, deliveries.c.next_attempt_at)
 sa.Index("ix_deliveries_story", deliveries.c.story_id, deliveries.c.partner)
+# What a claim reads: a partner's open deliveries, oldest first; it never touches the delivered archive.
+_OPEN = sa.text("state IN ('pending', 'failed')")
+sa.Index("ix_deliveries_open", deliveries.c.partner, deliveries.c.id, sqlite_where=_OPEN, postgresql_where=_OPEN)
+_LEASED = sa.text("lease_owner IS NOT NULL")
+sa.Index("ix_deliveries_leased", deliveries.c.lease_owner, sqlite_where=_LEASED, postgresql_where=_LEASED)
+sa.Index("ix_deliveries_sha", deliveries.c.sha256)   # which rows still need a document's bytes
+_FEED = sa.text("kind = 'feed'")
+sa.Index("ix_deliveries_feed_copies", deliveries.c.created_at, deliveries.c.id, sqlite_where=_FEED,
+         postgresql_where=_FEED)
 
 # What is wrong, said by a node for every node's status page: a collect that keeps failing, a partner that
 # cannot be used as configured. A row is replaced while the trouble lasts and removed when it is over.
@@ -107,7 +116,18 @@ notices = sa.Table(
     sa.Column("last_at", UTCDateTime, nullable=False),
 )
 
-# --- sources (v5) ---
+# What a source has read and recorded: a file's (or an object's) fingerprint (name, size, modification time,
+# inode), so that an unchanged one is never read again, by this process or the next.
+source_items = sa.Table(
+    "source_items", metadata,
+    sa.Column("source", sa.String(128), primary_key=True),
+    sa.Column("ref", sa.Text, primary_key=True),
+    sa.Column("fingerprint", sa.BigInteger, nullable=False),
+    sa.Column("seen_at", UTCDateTime, nullable=False),
+)
+sa.Index("ix_source_items_fingerprint", source_items.c.source, source_items.c.fingerprint)
+
+# --- sources (v6) ---
 
 # Where a pull source got to (a WordPress site's last modified time, a SQL table's cursor column): one value per
 # source, written by the flow once what came before it is recorded.

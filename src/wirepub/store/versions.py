@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from wirepub.store.rows import NewVersion, StoredVersion
+from wirepub.store.rows import Known, NewVersion, StoredVersion
 from wirepub.store.schema import story_versions
 from wirepub.vocabulary import StoryStatus
 
+_T = TypeVar("_T")
 sv = story_versions.c
 WAITING = (sv.released_at.is_(None), sv.failed_at.is_(None), sv.dropped_at.is_(None))  # may still go out
 
@@ -30,10 +32,7 @@ class Versions:
         """Insert a version unless one with its id and number exists; returns the content hash recorded
         before (None if this one is new). A version that failed to render and was never released is
         replaced by new content under its number: that is how a newsroom fixes it."""
-        values = {"status": new.status, "content_hash": new.content_hash, "origin": new.origin,
-                  "document": json.dumps(new.document, ensure_ascii=False, sort_keys=True),
-                  "version_created": new.version_created, "embargo": new.embargo, "seen_at": now,
-                  "headline": new.document.get("headline"), "id_lower": new.story_id.lower()}
+        values = _values(new, now)
         key = (sv.story_id == new.story_id, sv.version == new.version)
         with self.engine.begin() as c:
             known = c.execute(sa.select(sv.content_hash, sv.failed_at, sv.released_at).where(*key)).first()
@@ -45,6 +44,50 @@ class Versions:
             c.execute(story_versions.update().where(*key).values(**values, failed_at=None, failure=None,
                                                                  dropped_at=None))
             return None
+
+    def record_many(self, news: Sequence[NewVersion], now: datetime) -> dict[tuple[str, int], str | None]:
+        """record() for a batch, in one transaction: (id, version) -> the content hash recorded before, or
+        None where this one is new (or replaced a failed one). A row the database refuses fails the whole
+        batch (the caller then records one by one, to set that one aside)."""
+        out: dict[tuple[str, int], str | None] = {}
+        with self.engine.begin() as c:
+            known: dict[tuple[str, int], Any] = {}
+            keys = [(n.story_id, n.version) for n in news]
+            for chunk in _chunks(keys, 400):
+                rows = c.execute(sa.select(sv.story_id, sv.version, sv.content_hash, sv.failed_at, sv.released_at)
+                                 .where(sa.tuple_(sv.story_id, sv.version).in_(chunk))).all()
+                known.update({(r.story_id, r.version): r for r in rows})
+            fresh, replaced = [], []
+            for new in news:
+                key, row = (new.story_id, new.version), known.get((new.story_id, new.version))
+                if row is None:
+                    fresh.append({"story_id": new.story_id, "version": new.version, **_values(new, now)})
+                    known[key], out[key] = new, None
+                elif row.failed_at is None or row.released_at is not None or row.content_hash == new.content_hash:
+                    out[key] = str(row.content_hash)
+                else:
+                    replaced.append({"sid": new.story_id, "ver": new.version, **_values(new, now)})
+                    out[key] = None
+            if fresh:
+                c.execute(story_versions.insert(), fresh)
+            for values in replaced:
+                c.execute(story_versions.update().where(sv.story_id == values.pop("sid"),
+                                                        sv.version == values.pop("ver"))
+                          .values(**values, failed_at=None, failure=None, dropped_at=None))
+        return out
+
+    def known(self, story_ids: Collection[str]) -> Known:
+        """What the store holds of these stories, in a few queries for the whole batch."""
+        ids = sorted(set(story_ids))
+        found = Known()
+        with self.engine.connect() as c:
+            for chunk in _chunks(ids, 400):
+                for r in c.execute(sa.select(story_versions).where(sv.story_id.in_(chunk))).all():
+                    found.add(StoredVersion.of(r))
+                lowered = sorted({i.lower() for i in chunk})
+                for sid in c.execute(sa.select(sv.story_id).distinct().where(sv.id_lower.in_(lowered))).scalars():
+                    found.ids_by_lower.setdefault(sid.lower(), set()).add(sid)
+        return found
 
     def mark_failed(self, story_id: str, version: int, failure: str, now: datetime) -> None:
         """This version cannot be rendered: hold it (out of `due`) until it is fixed or dropped."""
@@ -110,11 +153,6 @@ class Versions:
         with self.engine.connect() as c:
             return c.execute(sa.select(sa.func.min(sv.embargo)).where(*WAITING, sv.embargo > now)).scalar()
 
-    def last_release(self) -> datetime | None:
-        """When a version was last released: the feeds are as of then."""
-        with self.engine.connect() as c:
-            return c.execute(sa.select(sa.func.max(sv.released_at))).scalar()
-
     def latest_released(self, limit: int, offset: int = 0) -> list[StoredVersion]:
         """The latest released version of each story, newest first, leaving out withdrawn stories."""
         latest = (sa.select(sv.story_id, sa.func.max(sv.version).label("version"))
@@ -128,6 +166,18 @@ class Versions:
     def _select(self, query: sa.Select[tuple[object, ...]]) -> list[StoredVersion]:
         with self.engine.connect() as c:
             return [StoredVersion.of(r) for r in c.execute(query).all()]
+
+
+def _values(new: NewVersion, now: datetime) -> dict[str, Any]:
+    return {"status": new.status, "content_hash": new.content_hash, "origin": new.origin,
+            "document": json.dumps(new.document, ensure_ascii=False, sort_keys=True),
+            "version_created": new.version_created, "embargo": new.embargo, "seen_at": now,
+            "headline": new.document.get("headline"), "id_lower": new.story_id.lower()}
+
+
+def _chunks(values: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
 
 
 def mark(c: sa.Connection, column: str, versions: Sequence[tuple[str, int]], now: datetime) -> None:

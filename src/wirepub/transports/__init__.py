@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import ipaddress
 import logging
 import os
 import re
@@ -37,6 +38,7 @@ from urllib.parse import urlsplit
 
 from wirepub.errors import ConfigError
 from wirepub.transports.errors import DeliveryError, Misconfigured, Refused, Throttled, Unreachable
+from wirepub.urls import shown
 from wirepub.vocabulary import PutKind
 
 if TYPE_CHECKING:
@@ -44,7 +46,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "TRANSPORTS", "DeliveryError", "Destination", "Misconfigured", "Put", "Refused", "Throttled", "Transport",
-    "Unreachable", "ca_context", "content_type", "open_transport", "secret_from_env",
+    "Unreachable", "ca_context", "content_type", "is_loopback", "open_transport", "secret_from_env", "unsafe",
 ]
 log = logging.getLogger(__name__)
 
@@ -72,7 +74,7 @@ class Put:
 
 
 class Transport(Protocol):
-    url: str
+    url: str        # the destination's URL as messages say it (wirepub.urls.shown): no password, no query value
     location: str   # where the documents land, said for people (a folder, a bucket, a host); no secrets
 
     def put(self, doc: Put) -> None:
@@ -137,6 +139,51 @@ def ca_context(shown: str, ca_file: Any, base_dir: Path) -> tuple[ssl.SSLContext
         raise ConfigError(f"{shown}: option ca_file: {path} is not a PEM file of CA certificates ({exc})") from None
 
 
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
+
+
+def is_loopback(host: str) -> bool:
+    """Whether host names this machine itself, judged without a name lookup: 127.0.0.0/8, ::1 (also as
+    ::ffff:127.x.y.z), localhost and names below .localhost."""
+    name = host.strip("[]").rstrip(".").lower()
+    if name in LOOPBACK_NAMES or name.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(name.split("%", 1)[0])
+    except ValueError:
+        return False
+    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+    return address.is_loopback or (mapped is not None and mapped.is_loopback)
+
+
+def unsafe(destination: Destination) -> str | None:
+    """What is unsafe about a destination as configured, in a sentence for people, or None: documents (and
+    an FTP password) sent unencrypted to another machine, by plain ftp:// or http://, or an s3:// endpoint_url
+    over plain http://. Pure: no name is looked up, nothing is opened. Loopback stays quiet (a local relay,
+    development). Other schemes, plugins' included, are not judged here."""
+    scheme, options = destination.scheme, destination.options
+    said = f"destination {shown(destination.url)}"
+    if scheme == "s3" and isinstance(options.get("endpoint_url"), str):
+        said += f": option endpoint_url {shown(options['endpoint_url'])}"
+        url, what = options["endpoint_url"], "every document (not the keys: requests are signed)"
+    elif scheme == "ftp":
+        url, what = destination.url, f"{'the password and ' if options.get('password_env') else ''}every document"
+    elif scheme == "http":
+        url, what = destination.url, f"every document{' and the query' if '?' in destination.url else ''}"
+    else:
+        return None
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return None  # the transport refuses it, in its own words
+    if parts.scheme.lower() not in ("ftp", "http") or not host or is_loopback(host):
+        return None
+    safe = "ftps:// or sftp://" if parts.scheme.lower() == "ftp" else "https://"
+    return (f"{said}: plain {parts.scheme.lower()}:// sends {what} unencrypted to {host}, which is not this "
+            f"machine; anyone on the way can read or change them: use {safe} where the partner offers it")
+
+
 class TransportClass(Protocol):
     def __call__(self, destination: Destination, *, base_dir: Path, clock: Clock | None = None) -> Transport: ...
 
@@ -181,7 +228,7 @@ def open_transport(destination: Destination | str, *, base_dir: Path, clock: Clo
         load_plugins()
     target = TRANSPORTS.get(dest.scheme)
     if target is None:
-        raise ConfigError(f"destination {dest.url!r}: no transport for scheme {dest.scheme!r} "
+        raise ConfigError(f"destination {shown(dest.url)!r}: no transport for scheme {dest.scheme!r} "
                           f"(wirepub has: {', '.join(sorted(TRANSPORTS))})")
     module_name, _, attribute = target.partition(":")
     try:
@@ -189,6 +236,7 @@ def open_transport(destination: Destination | str, *, base_dir: Path, clock: Clo
         for name in attribute.strip().split("."):
             found = getattr(found, name)
     except (ImportError, AttributeError, ValueError) as exc:
-        raise ConfigError(f"destination {dest.url!r}: the {dest.scheme} transport is not available ({exc})") from None
+        raise ConfigError(f"destination {shown(dest.url)!r}: the {dest.scheme} transport is not available "
+                          f"({exc})") from None
     cls: TransportClass = found
     return cls(dest, base_dir=base_dir, clock=clock)

@@ -30,7 +30,8 @@ import posixpath
 import re
 import socket
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import unquote
@@ -58,6 +59,14 @@ class _FTP_TLS(ftplib.FTP_TLS):  # noqa: N801 (after ftplib's own name)
             control = cast(ssl.SSLSocket, self.sock)
             conn = self.context.wrap_socket(conn, server_hostname=self.host, session=control.session)
         return conn, size
+
+
+def _mlsd_time(value: str | None) -> float | None:
+    """An MLSD modify fact (YYYYMMDDHHMMSS[.sss], UTC) as unix time; None if there is none or it is odd."""
+    try:
+        return datetime.strptime((value or "")[:14], "%Y%m%d%H%M%S").replace(tzinfo=UTC).timestamp()
+    except ValueError:
+        return None
 
 
 def _reply_code(exc: BaseException) -> str:
@@ -265,6 +274,16 @@ class FTPTransport(RemoteTransport[ftplib.FTP]):
 
     def _remove_file(self, conn: ftplib.FTP, path: str) -> None:
         conn.delete(path)
+
+    def _listing(self, conn: ftplib.FTP, folder: str) -> Iterable[tuple[str, float | None]]:
+        """MLSD's files and their modify facts; nothing from a server without MLSD (LIST's times are not
+        to be parsed reliably)."""
+        try:
+            entries = list(conn.mlsd(folder))
+        except ftplib.error_perm:  # 500, 502: no MLSD
+            return []
+        return [(name, _mlsd_time(said.get("modify"))) for name, said in entries
+                if said.get("type", "").lower() == "file"]
 
     def _listed(self, ftp: ftplib.FTP, path: str) -> bool:
         folder, name = posixpath.split(path)

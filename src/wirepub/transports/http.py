@@ -4,8 +4,9 @@
     http://127.0.0.1:8080/ingest        the same, unencrypted: for loopback and development
 
 The URL names no credentials (``https://user:secret@host`` is refused: the documents are signed instead,
-with the secret named by the option ``secret_env``) and no fragment. A query is kept (``?channel=wire``) and
-goes with every request, but like userinfo it never appears in messages or in ``location``. The options
+with the secret named by the option ``secret_env``) and no fragment. A query is kept (``?api_key=...``) and
+goes with every request, but its values never appear in messages, in ``location`` or in httpx's log lines:
+they show the URL as ``wirepub.urls.shown`` does (``?api_key=***``). The options
 (timeouts, ca_file, headers, path_mode) are described, and checked, by schemas/transports/http.schema.json.
 
 Every request carries (where the document has them):
@@ -19,9 +20,12 @@ Every request carries (where the document has them):
 ``X-Wirepub-Format``      ``newsml-g2``, ``rss`` or ``jsonfeed``
 ``X-Wirepub-Story``       the story id (items)
 ``X-Wirepub-Version``     the story version (items)
+``Content-Digest``        ``sha-256=:<base64 of the body's SHA-256>:`` (RFC 9530; of an empty body for DELETE)
 ``X-Wirepub-Timestamp``   with a secret: the unix time of signing, in whole seconds
-``X-Wirepub-Signature``   with a secret: ``sha256=`` + hex HMAC-SHA256, keyed with the secret (UTF-8), of
-                          ``<timestamp>.<body>`` (the body's exact bytes; empty for DELETE)
+``X-Wirepub-Signature``   with a secret: ``v2=`` + hex HMAC-SHA256 over the method, the request target, the
+                          document's path and kind, the Idempotency-Key, the timestamp and the digest; or,
+                          with option ``signature = "v1"``, ``sha256=`` + hex HMAC-SHA256 of
+                          ``<timestamp>.<body>`` (transports.signing says both exactly)
 
 docs/https-push.md tells receivers how to verify the signature and what each answer means to wirepub:
 2xx is delivered (DELETE: 404 and 410 too); 408, 429 and 5xx are tried again later, not before the
@@ -38,9 +42,8 @@ the standard environment variables (HTTPS_PROXY, NO_PROXY, ...) are used.
 from __future__ import annotations
 
 import email.utils
-import hashlib
-import hmac
 import http.cookiejar
+import logging
 import re
 import secrets
 import socket
@@ -49,7 +52,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
-from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
+from urllib.parse import SplitResult, quote, unquote_plus, urljoin, urlsplit, urlunsplit
 
 import httpx
 
@@ -59,6 +62,8 @@ from wirepub.errors import ConfigError
 from wirepub.transports import Destination, Put, ca_context, content_type, secret_from_env
 from wirepub.transports.errors import Case, ErrorTable, Facts, Misconfigured, Refused, Throttled, Unreachable, cause_of
 from wirepub.transports.options import check_options
+from wirepub.transports.signing import add_signature, content_digest
+from wirepub.urls import shown
 from wirepub.vocabulary import PutKind
 
 MAX_CONNECTIONS = 32
@@ -68,36 +73,17 @@ MAX_RETRY_AFTER = 86_400.0          # a day: a Retry-After beyond that is a rece
 BODY_IN_MESSAGE = 200               # characters of an error answer's body quoted in the message
 READ_LIMIT = 64 * 1024              # bytes of an answer read; the rest is dropped with its connection
 PROBE_PATH = ".wirepub-probe"
+MIN_HIDDEN = 8                      # a query value this long may be a key: never repeated in a message
 
 # Headers wirepub sets itself; the headers option cannot replace them.
 RESERVED_HEADERS = frozenset({
     "host", "content-type", "content-length", "transfer-encoding", "connection", "idempotency-key",
     "x-wirepub-path", "x-wirepub-kind", "x-wirepub-format", "x-wirepub-story", "x-wirepub-version",
-    "x-wirepub-timestamp", "x-wirepub-signature",
+    "x-wirepub-timestamp", "x-wirepub-signature", "content-digest",
 })
 
 _HEADER_VALUE = re.compile(r"[\x20-\x7e\t]*\Z")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    """The X-Wirepub-Signature value: sha256=<hex HMAC-SHA256 of '<timestamp>.<body>' keyed with the secret>."""
-    mac = hmac.new(secret.encode("utf-8"), timestamp.encode("ascii") + b"." + body, hashlib.sha256)
-    return "sha256=" + mac.hexdigest()
-
-
-def shown_url(url: str) -> str:
-    """The URL as messages and logs may say it: no userinfo, no query, no fragment."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    netloc = f"{host}:{port}" if port else host
-    return urlunsplit((parts.scheme.lower(), netloc, parts.path, "", ""))
 
 
 def retry_after_seconds(value: str | None, now: datetime) -> float | None:
@@ -120,6 +106,34 @@ def _header_value(value: str) -> str:
     # Headers are ASCII. Ids and format names are ASCII by contract; anything else is percent-encoded
     # rather than failing a delivery over a label.
     return value if _HEADER_VALUE.match(value) else quote(value, safe="")
+
+
+def _hidden(query: str, secret: str | None) -> tuple[str, ...]:
+    """What a message must never repeat, longest first: the signing secret, the URL's query as written, and
+    each of its values long enough to be a key (as written and decoded), should an error's text carry them."""
+    found = {v for v in (secret, query) if v}
+    for piece in query.split("&"):
+        value = piece.split("=", 1)[-1]
+        found.update(v for v in (value, unquote_plus(value)) if len(v) >= MIN_HIDDEN)
+    return tuple(sorted(found, key=len, reverse=True))
+
+
+class _ShownURLs(logging.Filter):
+    """httpx logs every request's URL ("HTTP Request: POST https://...?api_key=..." at INFO), httpcore the
+    answers' headers (a Location) at DEBUG: their lines show a query's values as ***, as wirepub's own do."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        said = record.getMessage()
+        hidden = _QUERY_VALUE.sub(r"\1***", said)
+        if hidden != said:
+            record.msg, record.args = hidden, ()
+        return True
+
+
+_QUERY_VALUE = re.compile(r"""([?&][^=&?#\s'"]*=)[^&#\s'"]+""")
+for _name in ("httpx", "httpcore.connection", "httpcore.http11", "httpcore.http2", "httpcore.proxy", "httpcore.socks"):
+    if not any(isinstance(f, _ShownURLs) for f in logging.getLogger(_name).filters):
+        logging.getLogger(_name).addFilter(_ShownURLs())
 
 
 class _Answer:
@@ -184,9 +198,9 @@ ANSWERS = ErrorTable(
 
 class HTTPTransport:
     def __init__(self, destination: Destination, *, base_dir: Path, clock: Clock | None = None) -> None:
-        self.url = destination.url
         self.clock: Clock = clock or SystemClock()
         parts = self._url_parts(destination.url)
+        self.url = self.shown
         self._base_path = parts.path.rstrip("/")     # append: <base>/<path>
         self._fixed_path = parts.path or "/"           # fixed: the URL's own path, as written
         self._query = parts.query
@@ -207,6 +221,11 @@ class HTTPTransport:
             verify, self.ca_file = ca_context(self.shown, ca_file, base_dir)
         self._secret_env: str | None = options.get("secret_env")
         self._secret = secret_from_env(self.shown, options, "secret_env")
+        self._hidden = _hidden(parts.query, self._secret)
+        self.signature: str = options["signature"]
+        if self._secret is None and "signature" in (destination.options or {}):
+            raise ConfigError(f"{self.shown}: option signature says how requests are signed with the secret named "
+                              "by option secret_env; set secret_env too, or remove signature")
         self._client = self._new_client(verify)
 
     def _url_parts(self, url: str) -> SplitResult:
@@ -218,14 +237,15 @@ class HTTPTransport:
             raise ConfigError(f"destination {self.scheme}://{parts.hostname or '?'}: an {self.scheme}:// "
                               "destination URL must not carry a user or password; wirepub signs each request "
                               "with the secret named in the destination's secret_env option instead")
-        self.shown = shown_url(url)
+        self.shown = shown(url)
+        host = f"[{parts.hostname}]" if ":" in (parts.hostname or "") else parts.hostname or ""
         if self.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigError(f"destination {self.shown!r}: an HTTP destination is https://host[:port]/path "
                               "(or http:// for loopback and development)")
         if parts.fragment or url.rstrip().endswith("#"):
             raise ConfigError(f"destination {self.shown!r}: {self.scheme}:// destination URLs take no fragment")
         try:
-            parts.port  # noqa: B018 -- validates it
+            self._hostport = f"{host}:{parts.port}" if parts.port else host
         except ValueError:
             raise ConfigError(f"destination {self.shown!r}: the port is not a number from 1 to 65535") from None
         if _CONTROL.search(url):
@@ -268,12 +288,15 @@ class HTTPTransport:
         url = urlunsplit((self.scheme, self._netloc, request_path, self._query, ""))
         return url, encoded
 
-    def _signed(self, headers: dict[str, str], body: bytes) -> dict[str, str]:
-        if self._secret is not None:
-            timestamp = str(int(self.clock.now().timestamp()))
-            headers["X-Wirepub-Timestamp"] = timestamp
-            headers["X-Wirepub-Signature"] = sign(self._secret, timestamp, body)
-        return headers
+    def _signed(self, method: str, url: str, headers: dict[str, str], body: bytes) -> dict[str, str]:
+        """headers with Content-Digest and, with a secret, the timestamp and the signature (transports.signing)
+        over the request target exactly as httpx sends it."""
+        headers["Content-Digest"] = content_digest(body)
+        if self._secret is None:
+            return headers
+        return add_signature(headers, version=self.signature, secret=self._secret,
+                             timestamp=int(self.clock.now().timestamp()), method=method,
+                             target=httpx.URL(url).raw_path.decode("ascii"), body=body)
 
     def put(self, doc: Put) -> None:
         url, encoded = self.target(doc.path)
@@ -289,7 +312,7 @@ class HTTPTransport:
             headers["X-Wirepub-Story"] = _header_value(doc.story_id)
         if doc.version is not None:
             headers["X-Wirepub-Version"] = str(doc.version)
-        answer = self._send("POST", url, doc.path, self._signed(headers, doc.data), doc.data)
+        answer = self._send("POST", url, doc.path, self._signed("POST", url, headers, doc.data), doc.data)
         if not 200 <= answer.status < 300:
             self._refused("POST", doc.path, answer)
 
@@ -297,7 +320,7 @@ class HTTPTransport:
         url, encoded = self.target(path)
         headers = dict(self.extra_headers)
         headers["X-Wirepub-Path"] = encoded
-        answer = self._send("DELETE", url, path, self._signed(headers, b""), b"")
+        answer = self._send("DELETE", url, path, self._signed("DELETE", url, headers, b""), b"")
         if not (200 <= answer.status < 300 or answer.status in (404, 410)):
             self._refused("DELETE", path, answer)
 
@@ -330,8 +353,8 @@ class HTTPTransport:
     # ---- failures ---------------------------------------------------------------------------------------
 
     def _scrub(self, text: str) -> str:
-        if self._secret:
-            text = text.replace(self._secret, "***")
+        for secret in self._hidden:
+            text = text.replace(secret, "***")
         return text
 
     def _failed(self, method: str, path: str, exc: httpx.HTTPError) -> NoReturn:
@@ -350,11 +373,11 @@ class HTTPTransport:
         facts = Facts({"what": f"{self.shown}: {method} {path}: the receiver answered {said}", "code": answer.status,
                        "retry_after": wait,
                        "when": f"not before {wait:g} s (Retry-After)" if wait is not None else "later",
-                       "moved": f" to {shown_url(answer.location)}" if answer.location else ""})
+                       "moved": f" to {shown(urljoin(self.url, answer.location))}" if answer.location else ""})
         raise ANSWERS.error(answer, facts, self._scrub) from None
 
     def _host(self) -> str:
-        return self.shown.split("://", 1)[1].split("/", 1)[0]
+        return self._hostport
 
     def _trusted(self) -> str:
         if self.ca_file:

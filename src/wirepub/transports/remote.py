@@ -8,6 +8,11 @@
 - put() creates missing folders, writes the bytes under a temporary name in the target's folder, checks
   the size, and renames it over the target, so a partner sees the old document or the new one, never half
   of one. A temporary file a dropped connection kept us from removing is removed on the next connection.
+- Temporary files of this destination (``<temp_prefix><name>.<12 hex>.tmp``) that an earlier run left (a
+  killed process) are removed once an hour old by the server's clock against ours: with one listing of
+  the base folder at the first connection, and one of each feed's folder before the first feed written
+  there (feeds are rewritten every run, so that is where a killed writer most often left one). Item
+  folders are not listed: that would be a round trip more per story, for a file partners skip anyway.
 - probe() writes and removes a probe document, and says so when only the removing failed.
 - Messages start with the destination's URL, name the host as host:port, and never carry a secret.
 
@@ -24,21 +29,26 @@ import posixpath
 import re
 import secrets
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 from urllib.parse import SplitResult, unquote, urlsplit
 
 from wirepub.clock import Clock, SystemClock
 from wirepub.errors import ConfigError
+from wirepub.logs import facts
 from wirepub.transports import Destination, Put
 from wirepub.transports.errors import DeliveryError, ErrorTable, Facts, Refused, Throttled, Unreachable
 from wirepub.transports.options import check_options
+from wirepub.urls import shown
 from wirepub.vocabulary import PutKind
 
 log = logging.getLogger(__name__)
 
 PROBE_PATH = ".wirepub-probe"
+STALE_TEMP_SECONDS = 3600
+SWEEP_FOLDERS = 100         # folders listed for leftovers, per transport
+SHOWN_REMOVED = 20          # removed files named in the log line
 C = TypeVar("C")    # the connection
 T = TypeVar("T")
 
@@ -55,7 +65,7 @@ class RemoteTransport(abc.ABC, Generic[C]):
     OPERATION_ERRORS: ClassVar[ErrorTable]  # maps what an operation on an open connection raised
 
     def __init__(self, destination: Destination, *, base_dir: Path, clock: Clock | None = None) -> None:
-        self.url = destination.url
+        self.url = shown(destination.url)       # what messages say: no password, no query value
         self.clock: Clock = clock or SystemClock()
         parts = self._url_parts(destination.url)
         self.scheme = parts.scheme.lower()
@@ -73,22 +83,23 @@ class RemoteTransport(abc.ABC, Generic[C]):
         self._lock = threading.Lock()
         self._conn: C | None = None
         self._orphans: list[str] = []           # temporary files a dropped connection kept us from removing
+        self._swept: set[str] = set()           # folders already listed for stale temporary files
+        self._temps = re.compile(re.escape(self.temp_prefix) + r".+\.[0-9a-f]{12}\.tmp\Z")  # what _temp_name makes
 
     def _url_parts(self, url: str) -> SplitResult:
         parts = urlsplit(url)
         if parts.password is not None:
-            shown = url.replace(f":{parts.password}@", ":***@", 1)
-            raise ConfigError(f"destination {shown}: an {parts.scheme}:// URL must not carry a password; name an "
+            raise ConfigError(f"destination {self.url}: an {parts.scheme}:// URL must not carry a password; name an "
                               "environment variable in the destination's password_env option instead")
         if parts.scheme.lower() not in self.SCHEMES or not parts.hostname:
-            raise ConfigError(f"destination {url!r}: {self.URL_FORM}")
+            raise ConfigError(f"destination {self.url!r}: {self.URL_FORM}")
         if parts.query or parts.fragment or url.rstrip().endswith(("?", "#")):
-            raise ConfigError(f"destination {url!r}: {parts.scheme.lower()}:// URLs take no query or fragment; "
+            raise ConfigError(f"destination {self.url!r}: {parts.scheme.lower()}:// URLs take no query or fragment; "
                               "settings go in the destination's options")
         try:
             parts.port  # noqa: B018 -- validates it
         except ValueError:
-            raise ConfigError(f"destination {url!r}: the port is not a number from 1 to 65535") from None
+            raise ConfigError(f"destination {self.url!r}: the port is not a number from 1 to 65535") from None
         return parts
 
     # ---- what a protocol does its own way -----------------------------------------------------------------
@@ -141,6 +152,11 @@ class RemoteTransport(abc.ABC, Generic[C]):
     @abc.abstractmethod
     def _remove_file(self, conn: C, path: str) -> None:
         """Remove a file, raising one of MISSING if it is not there."""
+
+    def _listing(self, conn: C, folder: str) -> Iterable[tuple[str, float | None]]:
+        """The regular files in folder ('' for the login folder): (name, modified as unix time, or None if the
+        server will not say). A protocol that cannot say sweeps nothing."""
+        return ()
 
     def _alive(self) -> bool:
         return self._conn is not None
@@ -196,6 +212,8 @@ class RemoteTransport(abc.ABC, Generic[C]):
         folder = posixpath.dirname(target)
         if folder:
             self._makedirs(conn, folder)
+        if doc.kind == PutKind.FEED:
+            self._sweep(conn, folder)
         tmp = self._temp_name(target)
         try:
             self._store(conn, tmp, doc.data)
@@ -242,7 +260,31 @@ class RemoteTransport(abc.ABC, Generic[C]):
         orphans, self._orphans = self._orphans, []
         for orphan in orphans:
             self._remove_quietly(conn, orphan)
+        self._sweep(conn, self._root())
         return conn
+
+    def _sweep(self, conn: C, folder: str) -> None:
+        """Remove this destination's temporary files older than an hour from folder: one listing, once per
+        folder. Never fails: what cannot be listed or removed is left (a dropped connection shows at the
+        next operation)."""
+        if folder in self._swept or len(self._swept) >= SWEEP_FOLDERS:
+            return
+        self._swept.add(folder)
+        stale_before = self.clock.now().timestamp() - STALE_TEMP_SECONDS
+        removed: list[str] = []
+        try:
+            for name, modified in self._listing(conn, folder):
+                name = posixpath.basename(name)
+                if self._temps.match(name) and modified is not None and modified < stale_before:
+                    path = posixpath.join(folder, name) if folder else name
+                    self._remove_file(conn, path)
+                    removed.append(path)
+        except Exception as exc:
+            log.info("could not sweep temporary files", extra=facts(
+                destination=self.url, folder=folder or ".", error=self._describe(exc)))
+        if removed:
+            log.info("removed stale temporary files", extra=facts(destination=self.url, count=len(removed),
+                                                                  files=removed[:SHOWN_REMOVED]))
 
     def _disconnect(self, *, polite: bool = False) -> None:
         conn, self._conn = self._conn, None

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import re
 import secrets
 from collections.abc import Callable, Mapping
@@ -51,6 +52,7 @@ from wirepub.errors import ConfigError, DestinationError
 from wirepub.transports import DeliveryError, Destination, Put, content_type, secret_from_env
 from wirepub.transports.errors import Case, ErrorTable, Facts, Misconfigured, Refused, Throttled, Unreachable
 from wirepub.transports.options import check_options
+from wirepub.urls import shown
 from wirepub.vocabulary import PutKind
 
 PROBE_CACHE_CONTROL = "no-store"
@@ -85,9 +87,9 @@ def parse_s3_url(url: str) -> tuple[str, str]:
                                "name environment variables in the destination's access_key_id_env and "
                                "secret_access_key_env options instead, or use a profile")
     if parts.scheme.lower() != "s3" or not parts.netloc or ":" in parts.netloc:
-        raise DestinationError(f"destination {url!r}: an S3 destination is s3://bucket or s3://bucket/prefix")
+        raise DestinationError(f"destination {shown(url)!r}: an S3 destination is s3://bucket or s3://bucket/prefix")
     if parts.query or parts.fragment or url.rstrip().endswith(("?", "#")):
-        raise DestinationError(f"destination {url!r}: s3:// URLs take no query or fragment; "
+        raise DestinationError(f"destination {shown(url)!r}: s3:// URLs take no query or fragment; "
                                "settings go in the destination's options")
     prefix = "/".join(segment for segment in parts.path.split("/") if segment)
     return parts.netloc, prefix
@@ -144,9 +146,9 @@ ERRORS = ErrorTable(
 class S3Transport:
     def __init__(self, destination: Destination, *, base_dir: Path, clock: Clock | None = None) -> None:
         del base_dir  # nothing local about a bucket
-        self.url = destination.url
         self.clock: Clock = clock or SystemClock()
         self.bucket, self.prefix = parse_s3_url(destination.url)
+        self.url = destination.url  # refused above if it carried credentials, a query or a fragment
         options = check_options(self.url, "s3", destination.options, "s3")
         self.endpoint_url = self._endpoint(options.get("endpoint_url"))
         self.sse: str | None = options.get("sse")
@@ -159,9 +161,7 @@ class S3Transport:
         try:
             session = boto3.Session(**session_kwargs)
         except ProfileNotFound:
-            raise ConfigError(f"{self.url}: AWS profile {profile!r} (option profile) is not in the AWS shared "
-                              "credentials or config files; check the name, or AWS_SHARED_CREDENTIALS_FILE "
-                              "and AWS_CONFIG_FILE") from None
+            raise ConfigError(self._no_such_profile(profile)) from None
         except ConfigParseError as exc:
             raise ConfigError(f"{self.url}: cannot read the AWS config files: {exc}") from None
         self._client: Any = self._new_client(session, options)
@@ -183,10 +183,22 @@ class S3Transport:
         try:
             return session.client("s3", endpoint_url=self.endpoint_url, region_name=_trimmed(options.get("region")),
                                   config=BotocoreConfig(**config_kwargs))
-        except ProfileNotFound as exc:  # AWS_PROFILE naming a profile that is not there
-            raise ConfigError(f"{self.url}: {exc}; check AWS_PROFILE or set option profile") from None
+        except ProfileNotFound:  # AWS_PROFILE naming a profile that is not there
+            raise ConfigError(self._no_such_profile(_trimmed(options.get("profile")))) from None
         except BotoCoreError as exc:
             raise ConfigError(f"{self.url}: cannot set up the S3 client: {self._scrub(str(exc))}") from None
+
+    def _no_such_profile(self, profile: str | None) -> str:
+        """The profile boto3 did not find, named by where it came from: option profile, else the environment."""
+        if profile:
+            named = f"AWS profile {profile!r} (option profile)"
+        else:
+            # botocore looks at AWS_DEFAULT_PROFILE first
+            variable = next((v for v in ("AWS_DEFAULT_PROFILE", "AWS_PROFILE") if os.environ.get(v)), "AWS_PROFILE")
+            named = (f"AWS profile {os.environ.get(variable, '')!r}, named by the environment variable {variable} "
+                     "in wirepub's environment,")
+        return (f"{self.url}: {named} is not in the AWS shared credentials or config files; check the name, or "
+                "AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE")
 
     # ---- options ----------------------------------------------------------------------------------------
 

@@ -34,7 +34,7 @@ import re
 import socket
 import stat
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -314,6 +314,11 @@ class SFTPTransport(RemoteTransport[Any]):
 
     def _remove_file(self, conn: Any, path: str) -> None:
         conn.remove(path)
+
+    def _listing(self, conn: Any, folder: str) -> Iterable[tuple[str, float | None]]:
+        """READDIR's regular files (a symlink is not one: OpenSSH gives lstat's attributes) and their mtimes."""
+        return [(a.filename, None if a.st_mtime is None else float(a.st_mtime))
+                for a in conn.listdir_attr(folder or ".") if a.st_mode is not None and stat.S_ISREG(a.st_mode)]
 
     # ---- errors -----------------------------------------------------------------------------------------
 

@@ -1,9 +1,9 @@
-"""v5 (stories from everywhere, issue 11): pull sources keep their cursor in the store; the ingest API records
+"""v6 (stories from everywhere, issue 11): pull sources keep their cursor in the store; the ingest API records
 what it accepts in an inbox before answering 201; an S3 inbox's objects are claimed once across nodes;
 rejections are kept per source and item for the desk; Superdesk's pictures are kept as assets.
 
-Revision ID: v5
-Revises: v4
+Revision ID: v6
+Revises: v5
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "v5"
-down_revision = "v4"
+revision = "v6"
+down_revision = "v5"
 branch_labels = None
 depends_on = None
 
