@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check bench bench-fanout bench-latency bench-ingest clean services
+.PHONY: demo test check bench bench-fanout bench-latency bench-scale bench-nodes bench-ingest clean services
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "wirepub needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -43,6 +43,16 @@ bench-fanout: $(STAMP)
 ## bench-latency: the daemon's approval-to-delivery p50/p99, and delay after an embargo's second
 bench-latency: $(STAMP)
 	$(BIN)/python bench/latency_bench.py
+
+## bench-scale: a 5,000-story push against its own parts, one new story into sites of 1,000 and 100,000
+## published stories, claims at both sizes, the idle daemon, the store's growth (issue 13, items 1-5)
+bench-scale: $(STAMP)
+	$(BIN)/python bench/scale_bench.py
+
+## bench-nodes: 1, 2 and 3 daemons on one PostgreSQL (127.0.0.1:5432) delivering to HTTPS partners that take
+## 200 ms, the same run; nothing delivered twice
+bench-nodes: $(STAMP)
+	$(BIN)/python bench/nodes_bench.py
 
 ## bench-ingest: the ingest API's stories/s (16 clients) and 201-to-delivery p50/p99 at 50/s; WordPress's lag
 bench-ingest: $(STAMP) services

@@ -23,6 +23,7 @@ from wirepub.config import Config
 from wirepub.errors import WirepubError
 from wirepub.logs import facts
 from wirepub.partners import DeliveryPolicy, Partner
+from wirepub.progress import Progress, Quiet, Stage
 from wirepub.queues import Loop, PartnerQueue, release_orphaned_leases
 from wirepub.store import DueDelivery, Outcome, Store
 from wirepub.transports import DeliveryError, Destination, Put
@@ -118,13 +119,18 @@ class Deliverer:
     def close(self) -> None:
         self.pool.close()
 
-    def run(self, bodies: dict[str, bytes] | None = None) -> DeliveryReport:
+    def run(self, bodies: dict[str, bytes] | None = None, *, progress: Progress | None = None) -> DeliveryReport:
         """Attempt every delivery due now, once (wirepub push); retries scheduled for later are left for later."""
-        return self.serve(bodies=bodies, until_idle=True)
+        stages = progress or Quiet()
+        stages.start(Stage.DELIVER, self.store.ledger.count_due(self.clock.now()))
+        try:
+            return self.serve(bodies=bodies, until_idle=True, progress=stages)
+        finally:
+            stages.finish(Stage.DELIVER)
 
     def serve(self, *, stop: threading.Event | None = None, wake: threading.Event | None = None,
               poll: float = 2.0, grace: float = 30.0, bodies: dict[str, bytes] | None = None,
-              until_idle: bool = False) -> DeliveryReport:
+              until_idle: bool = False, progress: Progress | None = None) -> DeliveryReport:
         """The delivery loop. until_idle: return once nothing due at the start is left (push). Otherwise run
         until stop is set (the daemon), looking for new work when woken and every poll seconds; on stop, give
         back what was claimed and not started, and wait up to grace seconds for what is in flight."""
@@ -156,7 +162,7 @@ class Deliverer:
                     log.warning("shutting down with deliveries in flight; their leases expire and they are retried",
                                 extra=facts(count=len(loop.futures)))
                     break
-                self._reap(loop, report)
+                self._reap(loop, report, progress or Quiet())
                 self._bookkeep(loop)
         finally:
             pool.shutdown(wait=loop.deadline is None, cancel_futures=True)
@@ -192,7 +198,7 @@ class Deliverer:
             for q in loop.queues.values():
                 q.exhausted = True  # until the next poll
 
-    def _reap(self, loop: Loop, report: DeliveryReport) -> None:
+    def _reap(self, loop: Loop, report: DeliveryReport, progress: Progress) -> None:
         """Wait a little for attempts in flight, and take the outcomes of those that ended."""
         done, _ = wait(loop.futures, timeout=0.25, return_when=FIRST_COMPLETED)
         for future in done:
@@ -202,6 +208,7 @@ class Deliverer:
             q.items_in_flight -= d.kind != DeliveryKind.FEED
             outcome = future.result()
             loop.outcomes.append(outcome)
+            progress.advance(Stage.DELIVER)
             self._tell(d, outcome, report)
             if self.observe is not None:
                 self.observe(d, outcome)

@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from wirepub.clock import Clock, SystemClock
 from wirepub.config import LEGACY_SOURCE, Config, SourceSettings
 from wirepub.delivery import Deliverer, DeliveryReport
-from wirepub.publisher import Progress, Publisher
+from wirepub.progress import Progress
+from wirepub.publisher import Publisher
 from wirepub.reports import PushReport
 from wirepub.sources.registry import open_sources
 from wirepub.store import Store, shown_url
@@ -79,7 +80,7 @@ def push(config: Config, *, clock: Clock | None = None, source_dir: Path | None 
             start = time.perf_counter()
             publisher.collect(report, progress, settle=config.settle, wait=True)
             report.seconds["collect"] = time.perf_counter() - start
-            _add(report, sender.run(publisher.bodies))
+            _add(report, sender.run(publisher.bodies, progress=progress))
             report.seconds["deliver"] = time.perf_counter() - start - report.seconds["collect"]
         finally:
             sender.close()

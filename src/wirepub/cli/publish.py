@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import sys
-from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -14,8 +14,8 @@ from wirepub import app
 from wirepub.cli.common import EXIT_FAILED, Context, command_config_option, fail, print_json, say
 from wirepub.errors import WirepubError
 from wirepub.logs import setup_logging
+from wirepub.progress import LogLines, Stage
 from wirepub.reports import PushReport
-from wirepub.store import StoredVersion
 
 
 @click.command()
@@ -33,10 +33,28 @@ def init(directory: Path) -> None:
     click.echo(f"next: put stories into {directory / 'stories'} and run `wirepub push`")
 
 
-def _bar(items: Iterable[StoredVersion]) -> Iterator[StoredVersion]:
-    listed = list(items)
-    with click.progressbar(listed, label="publishing", file=sys.stderr) as shown:
-        yield from shown
+class Bars:
+    """On a terminal: one bar per stage (read, render, deliver), with its count and rate."""
+
+    LABELS = {Stage.READ: "reading   ", Stage.RENDER: "rendering ", Stage.DELIVER: "delivering"}
+
+    def __init__(self) -> None:
+        self._bars: dict[Stage, Any] = {}
+
+    def start(self, stage: Stage, total: int | None) -> None:
+        if total:
+            bar = click.progressbar(length=total, label=self.LABELS[stage], file=sys.stderr, show_pos=True,
+                                    show_eta=True, width=30)
+            self._bars[stage] = bar.__enter__()
+
+    def advance(self, stage: Stage, n: int = 1) -> None:
+        if stage in self._bars:
+            self._bars[stage].update(n)
+
+    def finish(self, stage: Stage) -> None:
+        bar = self._bars.pop(stage, None)
+        if bar is not None:
+            bar.__exit__(None, None, None)
 
 
 @click.command()
@@ -54,7 +72,7 @@ def push(obj: Context, source: str | None, as_json: bool) -> None:
     was rejected or failed.
     """
     try:
-        progress = _bar if sys.stderr.isatty() and not as_json else None
+        progress = Bars() if sys.stderr.isatty() and not as_json else LogLines()
         named = source is not None and any(s.name == source for s in obj.config.sources)
         report = app.push(obj.config, source=source if named else None,
                           source_dir=Path(source) if source is not None and not named else None, progress=progress)

@@ -18,7 +18,7 @@ import dataclasses
 import hmac
 import json
 import os
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from wirepub.clock import Clock
 from wirepub.config import SourceSettings
 from wirepub.errors import SourceError, StoryError
+from wirepub.progress import Progress
 from wirepub.sources import Collected, Rejection
 from wirepub.sources.ninjs import is_ninjs, story_document
 from wirepub.store import Store
@@ -214,7 +215,8 @@ class ApiSource:
 
     # --- the Source protocol -------------------------------------------------------------------------------
 
-    def collect(self, *, settle: float = 0.0, settled: Collection[str] = ()) -> Collected:
+    def collect(self, *, settle: float = 0.0, settled: Collection[str] = (),
+                only: Collection[str] | None = None, progress: Progress | None = None) -> Collected:
         out = Collected()
         for entry in self.store.inbox.waiting(self.name, COLLECT_BATCH):
             ref = f"{self.name}:{entry.story_id}/v{entry.version}"   # also the story's origin: intake's done(ref)
@@ -236,10 +238,10 @@ class ApiSource:
             raise StoryError("no such story in the ingest API's inbox", file=f"{self.name}:{ref}")
         return self._story(entry.document, ref, entry.received_at)
 
-    def done(self, ref: str) -> None:
-        entry_id = self._taken.pop(ref, None)
-        if entry_id is not None:
-            self.store.inbox.settle(entry_id, InboxState.RECORDED, self.clock.now())
+    def done(self, refs: Sequence[str]) -> None:
+        ids = [i for i in (self._taken.pop(ref, None) for ref in refs) if i is not None]
+        if ids:
+            self.store.inbox.settle_many(ids, InboxState.RECORDED, self.clock.now())
 
     def reject(self, rejection: Rejection) -> None:
         entry_id = self._taken.pop(rejection.ref, None)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any
@@ -29,6 +29,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from wirepub.clock import Clock
 from wirepub.config import SourceSettings, this_process
 from wirepub.errors import SourceError, StoryError
+from wirepub.progress import Progress
 from wirepub.sources import Collected, Rejection
 from wirepub.sources.storyfiles import MAX_FILE_BYTES, SUFFIXES, Incomplete, document_of
 from wirepub.store import Store
@@ -97,7 +98,8 @@ class S3Inbox:
 
     # --- the Source protocol --------------------------------------------------------------------------------
 
-    def collect(self, *, settle: float = 0.0, settled: Collection[str] = ()) -> Collected:
+    def collect(self, *, settle: float = 0.0, settled: Collection[str] = (),
+                only: Collection[str] | None = None, progress: Progress | None = None) -> Collected:
         out = Collected()
         listed = self._listing()
         keys = [(o["Key"], o["ETag"].strip('"')) for o in listed]
@@ -146,10 +148,11 @@ class S3Inbox:
             raise StoryError(f"cannot be read: {exc}", file=ref) from None
         return self._read(key, None, head["LastModified"], ref)
 
-    def done(self, ref: str) -> None:
-        taken = self._taken.pop(ref, None)
-        if taken is not None:
-            self.store.claims.settle(self.name, *taken, ClaimState.DONE, self.clock.now())
+    def done(self, refs: Sequence[str]) -> None:
+        for ref in refs:
+            taken = self._taken.pop(ref, None)
+            if taken is not None:
+                self.store.claims.settle(self.name, *taken, ClaimState.DONE, self.clock.now())
 
     def reject(self, rejection: Rejection) -> None:
         """Move the object to rejected/ with a .error.txt beside it (copy, then delete: S3 has no rename)."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from wirepub.clock import Clock
 from wirepub.config import SourceSettings
 from wirepub.errors import SourceError, StoryError
+from wirepub.progress import Progress
 from wirepub.sources import Collected, Rejection
 from wirepub.store import Store
 from wirepub.story import Story, StoryDefaults, story_from_document
@@ -131,7 +132,8 @@ class SQLSource:
             after = datetime.fromisoformat(after).astimezone(UTC).replace(tzinfo=None)
         return after, set(value.get("ids", ()))
 
-    def collect(self, *, settle: float = 0.0, settled: Collection[str] = ()) -> Collected:
+    def collect(self, *, settle: float = 0.0, settled: Collection[str] = (),
+                only: Collection[str] | None = None, progress: Progress | None = None) -> Collected:
         out = Collected()
         after, seen = self._cursor()
         self._pending.clear()
@@ -188,8 +190,9 @@ class SQLSource:
     def read(self, ref: str) -> Story:
         raise StoryError("a row is read by `wirepub push --source NAME`, not one by one", file=ref)
 
-    def done(self, ref: str) -> None:
-        self._settle(ref)
+    def done(self, refs: Sequence[str]) -> None:
+        for ref in refs:
+            self._settle(ref)
 
     def reject(self, rejection: Rejection) -> None:
         self._settle(rejection.ref)

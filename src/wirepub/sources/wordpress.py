@@ -28,7 +28,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,6 +38,7 @@ from wirepub.clock import Clock
 from wirepub.config import SourceSettings
 from wirepub.errors import SourceError, StoryError
 from wirepub.logs import facts
+from wirepub.progress import Progress
 from wirepub.sources import Collected, Rejection
 from wirepub.store import Store
 from wirepub.story import Story, StoryDefaults, story_from_document
@@ -147,7 +148,8 @@ class WordPressSource:
         value = json.loads(raw)
         return value.get("modified_gmt"), dict(value.get("seen", {}))
 
-    def collect(self, *, settle: float = 0.0, settled: Collection[str] = ()) -> Collected:
+    def collect(self, *, settle: float = 0.0, settled: Collection[str] = (),
+                only: Collection[str] | None = None, progress: Progress | None = None) -> Collected:
         out = Collected()
         after, had = self._cursor()
         self._pending.clear()
@@ -266,8 +268,9 @@ class WordPressSource:
             raise StoryError("the post is not approved (its status, categories or tags)", file=ref, field="status")
         return story
 
-    def done(self, ref: str) -> None:
-        self._settle(ref)
+    def done(self, refs: Sequence[str]) -> None:
+        for ref in refs:
+            self._settle(ref)
 
     def reject(self, rejection: Rejection) -> None:
         self._settle(rejection.ref)

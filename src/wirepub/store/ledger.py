@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from wirepub.store.rows import DueDelivery, FeedCopy, NewDelivery, Outcome
@@ -95,10 +96,10 @@ class LedgerBatch:
         if not versions:
             return
         mark(self.c, "released_at", versions, self.now)
-        bump = sa.text("UPDATE wirepub_meta SET value = CAST(CAST(value AS INTEGER) + :n AS VARCHAR(32)) "
-                       "WHERE key = 'releases'")
-        if self.c.execute(bump, {"n": len(versions)}).rowcount == 0:
-            self.c.execute(meta.insert().values(key="releases", value=str(len(versions))))
+        insert = (postgresql.insert if self.c.dialect.name == "postgresql" else sqlite.insert)(meta)
+        self.c.execute(insert.values(key="releases", value=str(len(versions))).on_conflict_do_update(
+            index_elements=[meta.c.key],
+            set_={"value": sa.cast(sa.cast(meta.c.value, sa.Integer) + len(versions), sa.String)}))
 
     def embargo_sent(self, versions: Sequence[tuple[str, int]]) -> None:
         mark(self.c, "embargo_sent_at", versions, self.now)
@@ -187,6 +188,14 @@ class Ledger:
         with self.engine.connect() as c:
             state = c.execute(sa.select(d.state).where(d.id == delivery_id)).scalar()
         return state in OPEN_STATES
+
+    def count_due(self, now: datetime) -> int:
+        """Open deliveries due by now (ix_deliveries_open: never the archive)."""
+        with self.engine.connect() as c:
+            return int(c.execute(sa.select(sa.func.count()).select_from(deliveries)
+                                 .with_hint(deliveries, "INDEXED BY ix_deliveries_open", "sqlite")
+                                 .where(OPEN_LITERAL, sa.or_(d.next_attempt_at.is_(None), d.next_attempt_at <= now))
+                                 ).scalar_one())
 
     def next_attempt(self) -> datetime | None:
         with self.engine.connect() as c:

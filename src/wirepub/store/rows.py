@@ -23,12 +23,14 @@ class StoredVersion:
     embargo: datetime | None
     released_at: datetime | None
     dropped: bool = False
+    version_created: datetime | None = None
 
     @classmethod
     def of(cls, row: sa.Row[Any]) -> StoredVersion:
         return cls(story_id=row.story_id, version=row.version, status=row.status, content_hash=row.content_hash,
                    document=json.loads(row.document), origin=row.origin, embargo=row.embargo,
-                   released_at=row.released_at, dropped=row.dropped_at is not None)
+                   released_at=row.released_at, dropped=row.dropped_at is not None,
+                   version_created=row.version_created)
 
 
 @dataclass

@@ -55,6 +55,8 @@ story_versions = sa.Table(
     sa.Column("failed_at", UTCDateTime, nullable=True),           # could not be rendered: held until fixed ...
     sa.Column("failure", sa.Text, nullable=True),                 # ... for this reason
     sa.Column("dropped_at", UTCDateTime, nullable=True),          # wirepub drop: never to be released
+    sa.Column("release_owner", sa.String(128), nullable=True),    # the node rendering it for release ...
+    sa.Column("release_until", UTCDateTime, nullable=True),       # ... until then; after that any node may
 )
 sa.Index("ix_story_versions_pending", story_versions.c.released_at, story_versions.c.embargo)
 sa.Index("ix_story_versions_id_lower", story_versions.c.id_lower)

@@ -99,6 +99,11 @@ class Inbox:
             return int(c.execute(sa.select(sa.func.count()).select_from(inbox)
                                  .where(ib.state == InboxState.QUEUED, ib.source == source)).scalar_one())
 
+    def settle_many(self, ids: list[int], state: InboxState, now: datetime) -> None:
+        with self.engine.begin() as c:
+            for i in range(0, len(ids), 500):
+                c.execute(inbox.update().where(ib.id.in_(ids[i:i + 500])).values(state=state, settled_at=now))
+
     def settle(self, entry_id: int, state: InboxState, now: datetime, error: str | None = None) -> None:
         with self.engine.begin() as c:
             c.execute(inbox.update().where(ib.id == entry_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -42,7 +42,8 @@ class Versions:
             if known.failed_at is None or known.released_at is not None or known.content_hash == new.content_hash:
                 return str(known.content_hash)
             c.execute(story_versions.update().where(*key).values(**values, failed_at=None, failure=None,
-                                                                 dropped_at=None))
+                                                                 dropped_at=None, release_owner=None,
+                                                                 release_until=None))
             return None
 
     def record_many(self, news: Sequence[NewVersion], now: datetime) -> dict[tuple[str, int], str | None]:
@@ -73,7 +74,8 @@ class Versions:
             for values in replaced:
                 c.execute(story_versions.update().where(sv.story_id == values.pop("sid"),
                                                         sv.version == values.pop("ver"))
-                          .values(**values, failed_at=None, failure=None, dropped_at=None))
+                          .values(**values, failed_at=None, failure=None, dropped_at=None, release_owner=None,
+                                  release_until=None))
         return out
 
     def known(self, story_ids: Collection[str]) -> Known:
@@ -94,7 +96,7 @@ class Versions:
         with self.engine.begin() as c:
             c.execute(story_versions.update().where(sv.story_id == story_id, sv.version == version,
                                                     sv.failed_at.is_(None))
-                      .values(failed_at=now, failure=failure[:4000]))
+                      .values(failed_at=now, failure=failure[:4000], release_owner=None, release_until=None))
 
     def drop(self, story_id: str, version: int, now: datetime) -> bool:
         """Never release this version (it was not released yet); False if there is no such unreleased one."""
@@ -131,6 +133,37 @@ class Versions:
         with self.engine.connect() as c:
             return c.execute(sa.select(sv.version).where(sv.story_id == story_id, sv.content_hash == content_hash)
                              .limit(1)).first() is not None
+
+    def claim_due(self, node: str, now: datetime, *, lease_seconds: float, limit: int,
+                  early: bool = False) -> list[StoredVersion]:
+        """Take versions to release (early: embargoed ones not yet sent to partners trusted with embargoed
+        copy), oldest first, leased to this node until now + lease_seconds, so several nodes release at once
+        and none twice. PostgreSQL skips rows another node has locked; SQLite locks before it reads."""
+        when = (sv.embargo > now, sv.embargo_sent_at.is_(None)) if early else (
+            sa.or_(sv.embargo.is_(None), sv.embargo <= now),)
+        chosen = (sa.select(sv.story_id, sv.version)
+                  .where(*WAITING, *when, sa.or_(sv.release_until.is_(None), sv.release_until < now))
+                  .order_by(sv.version_created, sv.story_id, sv.version).limit(limit)
+                  .with_for_update(skip_locked=True))
+        with self.engine.begin() as c:
+            rows = c.execute(story_versions.update()
+                             .where(sa.tuple_(sv.story_id, sv.version).in_(chosen))
+                             .values(release_owner=node, release_until=now + timedelta(seconds=lease_seconds))
+                             .returning(*story_versions.c)).all()
+        return sorted((StoredVersion.of(r) for r in rows), key=lambda v: (v.version_created, v.story_id, v.version))
+
+    def give_back(self, node: str, versions: Sequence[tuple[str, int]]) -> None:
+        """Versions this node claimed and did not release (it failed, or stops): any node may take them now."""
+        with self.engine.begin() as c:
+            for story_id, version in versions:
+                c.execute(story_versions.update().where(sv.story_id == story_id, sv.version == version,
+                                                        sv.release_owner == node)
+                          .values(release_owner=None, release_until=None))
+
+    def count_due(self, now: datetime) -> int:
+        with self.engine.connect() as c:
+            return int(c.execute(sa.select(sa.func.count()).select_from(story_versions)
+                                 .where(*WAITING, sa.or_(sv.embargo.is_(None), sv.embargo <= now))).scalar_one())
 
     def due(self, now: datetime) -> list[StoredVersion]:
         """Versions not yet released whose embargo, if any, has passed; oldest first."""
@@ -181,7 +214,9 @@ def _chunks(values: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
 
 
 def mark(c: sa.Connection, column: str, versions: Sequence[tuple[str, int]], now: datetime) -> None:
-    """Set released_at or embargo_sent_at of these versions to now (inside the caller's transaction)."""
+    """Set released_at or embargo_sent_at of these versions to now (inside the caller's transaction), and end
+    the lease of the node that released them: at its embargo time an early-sent version is free to go."""
     if versions:
         c.execute(story_versions.update().where(sv.story_id == sa.bindparam("sid"), sv.version == sa.bindparam("ver"))
-                  .values({column: now}), [{"sid": i, "ver": v} for i, v in versions])
+                  .values({column: now, "release_owner": None, "release_until": None}),
+                  [{"sid": i, "ver": v} for i, v in versions])

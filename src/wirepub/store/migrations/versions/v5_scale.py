@@ -1,6 +1,8 @@
-"""v5 (costs that do not grow with the archive): what each source has read, by fingerprint, so an unchanged
-file is never read again, also by the next process; indexes that match the queries run most often (the
-open deliveries a claim looks at, the leases a starting node looks for, the old feed copies pruning finds).
+"""v5 (costs that do not grow with the archive, work shared between nodes): a version due for release is
+leased to the node rendering it, so several nodes release at once; what each source has read, by
+fingerprint, so an unchanged file is never read again, also by the next process; indexes that match the
+queries run most often (the open deliveries a claim looks at, the leases a starting node looks for, the old
+feed copies pruning finds).
 
 Revision ID: v5
 Revises: v4
@@ -10,6 +12,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+
+from wirepub.store.migrations import add_columns
 
 revision = "v5"
 down_revision = "v4"
@@ -22,6 +26,9 @@ FEED = sa.text("kind = 'feed'")
 
 
 def upgrade() -> None:
+    add_columns("story_versions",
+                sa.Column("release_owner", sa.String(128), nullable=True),
+                sa.Column("release_until", sa.DateTime, nullable=True))
     op.create_table(
         "source_items",
         sa.Column("source", sa.String(128), primary_key=True),
