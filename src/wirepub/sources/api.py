@@ -18,7 +18,7 @@ import dataclasses
 import hmac
 import json
 import os
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -30,7 +30,7 @@ from wirepub.errors import SourceError, StoryError
 from wirepub.progress import Progress
 from wirepub.sources import Collected, Rejection
 from wirepub.sources.ninjs import is_ninjs, story_document
-from wirepub.store import Store
+from wirepub.store import InboxEntry, Known, Store
 from wirepub.story import Story, StoryDefaults, content_hash, contract_errors, story_from_document
 from wirepub.vocabulary import InboxState, Submission
 
@@ -162,56 +162,46 @@ class ApiSource:
 
     def _record(self, doc: dict[str, Any]) -> Submitted:
         story_id: str = doc["id"]
-        owner = self._other_owner(story_id)
-        if owner is not None:
-            return Submitted(Submission.FORBIDDEN, story_id, message=f"story {story_id} comes from {owner}, not "
-                             f"from source {self.name}; give it another id")
         digest = content_hash(doc)
         for _ in range(5):   # another node may take the next number first: then the one after
+            queued = {e.version: e for e in self.store.inbox.of_story(story_id)}   # what the store holds of it,
+            recorded = self.store.versions.known([story_id])                       # in three queries
+            owner = self._other_owner(story_id, queued.values(), recorded.origins(story_id))
+            if owner is not None:
+                return Submitted(Submission.FORBIDDEN, story_id, message=f"story {story_id} comes from {owner}, "
+                                 f"not from source {self.name}; give it another id")
+
+            def hash_of(number: int, queued: dict[int, InboxEntry] = queued, recorded: Known = recorded) -> str | None:
+                return queued[number].content_hash if number in queued else recorded.content_of(story_id, number)
+
             version = doc.get("version")
             if version is None:
-                latest = self._latest(story_id)
-                if latest is not None and latest[1] == digest:
-                    return Submitted(Submission.REPEATED, story_id, latest[0], message="the latest version has "
+                latest_recorded = recorded.latest(story_id)
+                latest = max([*queued, latest_recorded.version if latest_recorded else 0])
+                if latest and hash_of(latest) == digest:
+                    return Submitted(Submission.REPEATED, story_id, latest, message="the latest version has "
                                      "this content already")
-                number = (latest[0] if latest else 0) + 1
+                number = latest + 1
             else:
                 number = int(version)
-                known = self._hash_of(story_id, number)
+                known = hash_of(number)
                 if known is not None:
                     return _same_or_conflict(story_id, number, known == digest)
             if self.store.inbox.offer(self.name, story_id, number, digest, {**doc, "version": number},
                                       self.clock.now()):
                 return Submitted(Submission.CREATED, story_id, number)
-            if version is not None:
-                return _same_or_conflict(story_id, number, self._hash_of(story_id, number) == digest)
         return Submitted(Submission.CONFLICT, story_id, message="other versions of this story keep arriving at the "
                          "same time; send it again with a version number")
 
-    def _other_owner(self, story_id: str) -> str | None:
-        for entry in self.store.inbox.of_story(story_id):
+    def _other_owner(self, story_id: str, queued: Iterable[InboxEntry], origins: set[str]) -> str | None:
+        for entry in queued:
             if entry.source != self.name:
                 return f"source {entry.source}"
-        for origin in self.store.versions.origins(story_id):
+        for origin in sorted(origins):
             if not origin.startswith(f"{self.name}:"):
                 head, sep, _ = origin.partition(":")
                 return f"source {head}" if sep and "/" not in head else origin
         return None
-
-    def _latest(self, story_id: str) -> tuple[int, str] | None:
-        queued = self.store.inbox.latest_version(story_id)
-        recorded = self.store.versions.latest(story_id)
-        number = max(queued or 0, recorded.version if recorded else 0)
-        if not number:
-            return None
-        digest = self._hash_of(story_id, number)
-        return number, digest or ""
-
-    def _hash_of(self, story_id: str, version: int) -> str | None:
-        entry = self.store.inbox.entry(story_id, version)
-        if entry is not None:
-            return entry.content_hash
-        return self.store.versions.content_hash_of(story_id, version)
 
     # --- the Source protocol -------------------------------------------------------------------------------
 
