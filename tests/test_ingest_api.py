@@ -170,6 +170,8 @@ def test_every_answer_of_the_ingest_api(running, tmp_path):
     assert api.call("GET", "/api/v1/stories/nothing").status_code == 404
     # Without a token it answers as the status page does: open on a loopback address (it is the same data).
     assert api.call("GET", "/api/v1/stories/s1", token=None).status_code == 200
+    logged = daemon.log.read_text()
+    assert "story accepted" in logged and TOKEN not in logged and OTHER not in logged and "wrong" not in logged
 
 
 def test_a_token_is_rotated_without_a_restart(running, tmp_path):
@@ -285,3 +287,4 @@ def test_superdesk_pushes_a_signed_item_and_its_picture(running, tmp_path):
                     ).status_code == 201
     wait_until(lambda: delivered(tmp_path, sid, 4), "the kill delivered to the partner that had it")
     assert "canceled" in (tmp_path / "public/items" / sid / "v4.xml").read_text()
+    assert SECRET not in running[0].log.read_text()
