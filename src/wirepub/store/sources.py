@@ -168,8 +168,12 @@ class StoredRejection:
     at: datetime
 
 
+KEPT_FOR = timedelta(days=7)   # a rejection nobody corrected is forgotten after this (the folder keeps the file)
+
+
 class Rejections:
-    """What sources offered and could not be published, per source and item; cleared when the item is recorded."""
+    """What sources offered and could not be published, per source and item; cleared when the item is recorded,
+    and forgotten KEPT_FOR after it was last seen."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -182,6 +186,7 @@ class Rejections:
             if not done:
                 c.execute(rejections.insert().values(source=source, ref=ref, field=field, reason=reason[:4000],
                                                      at=now))
+                c.execute(rejections.delete().where(rj.at < now - KEPT_FOR))
 
     def clear(self, source: str, refs: list[str]) -> None:
         if not refs:
