@@ -79,6 +79,11 @@ def test_posts_published_edited_and_trashed_reach_the_partner(tmp_path, wordpres
     kill = item(tmp_path, story_id, 3)
     assert kill.find(f"{NAR}itemMeta/{NAR}pubStatus").get("qcode") == "stat:canceled"
 
+    wp.update(post["id"], status="publish")                          # restored from the trash: published again
+    report = app.push(config)
+    assert report.released == [(story_id, 4)], report
+    assert item(tmp_path, story_id, 4).find(f"{NAR}itemMeta/{NAR}pubStatus").get("qcode") == "stat:usable"
+
 
 def test_approval_by_category_paging_and_the_cursor(tmp_path, wordpress, monkeypatch):
     wp = wordpress

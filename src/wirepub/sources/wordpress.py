@@ -192,7 +192,11 @@ class WordPressSource:
                                                   f"{post.get('status')}).",
                    "version_created": str(post.get("modified_gmt")) + "Z"}
             return story_from_document(doc, origin=ref, defaults=self.defaults)
-        return story_from_document(self._document(post, story_id), origin=ref, defaults=self.defaults)
+        doc = self._document(post, story_id)
+        latest = self.store.versions.latest(story_id)
+        if latest is not None and latest.status == StoryStatus.WITHDRAWN:
+            doc["version"] = latest.version + 1   # published again after a kill: a new version even if unchanged
+        return story_from_document(doc, origin=ref, defaults=self.defaults)
 
     def _terms(self, post: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         groups = post.get("_embedded", {}).get("wp:term", [])
