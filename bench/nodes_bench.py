@@ -111,7 +111,7 @@ def run_nodes(count: int, stories: int, partners: int, receiver, scratch: Path) 
             proc.terminate()
         for proc in procs:
             proc.wait(120)
-    paths = Counter(r.path for r in receiver.requests() if r.method == "POST")
+    paths = Counter(r.path for r in receiver.requests if r.method == "POST")
     twice = sum(1 for n in paths.values() if n > 1)
     result = {"nodes": count, "seconds": last - first, "rate": total / max(last - first, 1e-6),
               "by_node": sorted(by_node.values(), reverse=True), "twice": twice, "sessions": sessions(name)}

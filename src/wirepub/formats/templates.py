@@ -51,11 +51,18 @@ def _environment(folder: Path) -> jinja2.Environment:
 
 def template(name: str, override: Path | None = None) -> jinja2.Template:
     """The project's template `name`, or a partner's own copy of it (reloaded when its file changes)."""
-    folder, file = (override.parent, override.name) if override else (templates_dir(), name)
+    folder, file = _where(name, override)
     try:
-        return _environment(folder.resolve()).get_template(file)
+        return _environment(folder).get_template(file)
     except jinja2.TemplateError as exc:
         raise RenderError(f"template {folder / file} cannot be loaded: {exc}") from None
+
+
+@cache
+def _where(name: str, override: Path | None) -> tuple[Path, str]:
+    """The folder (resolved once, not on every render) and file name of a template."""
+    folder, file = (override.parent, override.name) if override else (templates_dir(), name)
+    return folder.resolve(), file
 
 
 def render_template(tpl: jinja2.Template, **data: object) -> bytes:

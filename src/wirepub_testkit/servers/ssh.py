@@ -24,6 +24,9 @@ from wirepub_testkit.servers import ServerUnavailable
 SSHD = "/usr/sbin/sshd"
 
 
+PASSPHRASE = "correct horse battery staple"   # of the encrypted client key
+
+
 @dataclass
 class SSHServer:
     host: str
@@ -93,10 +96,8 @@ def _openssh_version() -> tuple[int, int]:
     return (int(found.group(1)), int(found.group(2))) if found else (0, 0)
 
 
-@contextlib.contextmanager
-def start_sshd(root: Path) -> Iterator[SSHServer]:
-    """OpenSSH's sshd on two free ports of 127.0.0.1 (the second read-only), its keys, configuration and log
-    in `root`; ended with its connections on leaving. ServerUnavailable where sshd cannot run here."""
+def _preflight() -> None:
+    """ServerUnavailable, saying what to install, where sshd cannot run here."""
     if not os.path.exists(SSHD):
         raise ServerUnavailable("OpenSSH sshd is not installed (Debian openssh-server); .ci/run installs it")
     if shutil.which("ssh-keygen") is None:
@@ -108,57 +109,73 @@ def start_sshd(root: Path) -> Iterator[SSHServer]:
         except OSError as exc:
             raise ServerUnavailable(f"sshd needs its privilege separation folder {privsep}, which cannot be "
                                     f"created here ({exc.strerror}); run as root, or create it") from exc
-    user = getpass.getuser()
+
+
+def _keys(root: Path, port: int, readonly_port: int) -> tuple[str, Path, Path]:
+    """The host key, the clients' keys (one encrypted, one a stranger's) and the known_hosts files: the host
+    key line, known_hosts and a known_hosts that names another key for the host."""
     host_key_line = _keygen(root / "host_ed25519.key", comment="wirepub-test-host")
     client_public = _keygen(root / "client.key")
-    encrypted_public = _keygen(root / "client-encrypted.key", passphrase="correct horse battery staple")
+    encrypted_public = _keygen(root / "client-encrypted.key", passphrase=PASSPHRASE)
     _keygen(root / "stranger.key")
     wrong_host_public = _keygen(root / "wrong-host.key", comment="not-the-host")
     authorized = root / "authorized_keys"
     authorized.write_text(f"{client_public}\n{encrypted_public}\n")
     authorized.chmod(0o600)
-
-    port, readonly_port = free_port(), free_port()
-    while readonly_port == port:
-        readonly_port = free_port()
     known_hosts = root / "known_hosts"
     known_hosts.write_text(f"[{LOCALHOST}]:{port} {host_key_line}\n[{LOCALHOST}]:{readonly_port} {host_key_line}\n")
     wrong_known_hosts = root / "wrong_known_hosts"
     wrong_known_hosts.write_text(f"[{LOCALHOST}]:{port} {wrong_host_public}\n")
+    return host_key_line, known_hosts, wrong_known_hosts
+
+
+def _config(root: Path, port: int, readonly_port: int, user: str) -> Path:
+    """sshd_config for two ports of 127.0.0.1 (the second read-only), keys only, checked by sshd -t."""
     config = root / "sshd_config"
     newer = []
     if _openssh_version() >= (9, 8):
         # Since 9.8 sshd shuts out an address for a while after failed logins; the tests fail some on purpose.
         newer.append("PerSourcePenalties no")
     config.write_text("\n".join([*newer,
-        f"ListenAddress {LOCALHOST}",
-        f"Port {port}",
-        f"Port {readonly_port}",
-        f"HostKey {root / 'host_ed25519.key'}",
-        f"PidFile {root / 'sshd.pid'}",
-        f"AuthorizedKeysFile {authorized}",
-        "StrictModes no",
-        "UsePAM no",
-        "PermitRootLogin yes",
-        "PubkeyAuthentication yes",
-        "PasswordAuthentication no",
-        "KbdInteractiveAuthentication no",
-        "AuthenticationMethods publickey",
-        f"AllowUsers {user}",
-        "Subsystem sftp internal-sftp",
-        "UseDNS no",
-        "PrintMotd no",
-        "MaxStartups 50",
-        "MaxSessions 20",
-        "LogLevel VERBOSE",
-        f"Match LocalPort {readonly_port}",
-        "    ForceCommand internal-sftp -R",
-        "",
+        f"ListenAddress {LOCALHOST}", f"Port {port}", f"Port {readonly_port}",
+        f"HostKey {root / 'host_ed25519.key'}", f"PidFile {root / 'sshd.pid'}",
+        f"AuthorizedKeysFile {root / 'authorized_keys'}", "StrictModes no", "UsePAM no", "PermitRootLogin yes",
+        "PubkeyAuthentication yes", "PasswordAuthentication no", "KbdInteractiveAuthentication no",
+        "AuthenticationMethods publickey", f"AllowUsers {user}", "Subsystem sftp internal-sftp", "UseDNS no",
+        "PrintMotd no", "MaxStartups 50", "MaxSessions 20", "LogLevel VERBOSE",
+        f"Match LocalPort {readonly_port}", "    ForceCommand internal-sftp -R", "",
     ]))
     check = subprocess.run([SSHD, "-t", "-f", str(config)], capture_output=True, text=True, timeout=30)
     if check.returncode != 0:
         raise RuntimeError(f"sshd refuses the test configuration {config}: {check.stderr.strip()}")
+    return config
 
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """The listener first, then any per-connection process it left behind."""
+    leftovers = _descendants(process.pid)
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+    for pid in leftovers:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def start_sshd(root: Path) -> Iterator[SSHServer]:
+    """OpenSSH's sshd on two free ports of 127.0.0.1 (the second read-only), its keys, configuration and log
+    in `root`; ended with its connections on leaving. ServerUnavailable where sshd cannot run here."""
+    _preflight()
+    user = getpass.getuser()
+    port, readonly_port = free_port(), free_port()
+    while readonly_port == port:
+        readonly_port = free_port()
+    host_key_line, known_hosts, wrong_known_hosts = _keys(root, port, readonly_port)
+    config = _config(root, port, readonly_port, user)
     log_file = open(root / "sshd.log", "wb")  # noqa: SIM115 (closed at teardown)
     process = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stdin=subprocess.DEVNULL,
                                stdout=log_file, stderr=subprocess.STDOUT)
@@ -172,21 +189,9 @@ def start_sshd(root: Path) -> Iterator[SSHServer]:
         wait_for_port(port, timeout=15, alive=died)
         wait_for_port(readonly_port, timeout=15, alive=died)
         yield SSHServer(host=LOCALHOST, port=port, readonly_port=readonly_port, user=user, root=root,
-                        client_key=root / "client.key",
-                        encrypted_client_key=root / "client-encrypted.key",
-                        key_passphrase="correct horse battery staple", stranger_key=root / "stranger.key",
-                        known_hosts=known_hosts, wrong_known_hosts=wrong_known_hosts,
-                        host_key_line=host_key_line, process=process)
+                        client_key=root / "client.key", encrypted_client_key=root / "client-encrypted.key",
+                        key_passphrase=PASSPHRASE, stranger_key=root / "stranger.key", known_hosts=known_hosts,
+                        wrong_known_hosts=wrong_known_hosts, host_key_line=host_key_line, process=process)
     finally:
-        # The listener first, then any per-connection process it left behind.
-        leftovers = _descendants(process.pid)
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        for pid in leftovers:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        _stop(process)
         log_file.close()
