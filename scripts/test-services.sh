@@ -6,6 +6,7 @@
 #   wordpress        WordPress 6.1, which the WordPress source's tests copy into a temporary folder, install and serve
 #   php-cli          ... with PHP's built-in server (php -S 127.0.0.1:PORT), no Apache
 #   php-mysql        ... against MariaDB/MySQL on 127.0.0.1:3306 (the machine's; the tests skip, saying so, without one)
+#   newsboat         a real feed reader, run headless, that must see a kill notice replace the story
 # Debian's wordpress wants a web server and a PHP SAPI: webfs and php-cgi satisfy that, and the trailing '-' on
 # libapache2-mod-php refuses the module that would bring Apache in.
 # MariaDB and PostgreSQL are not installed here: the SQL source's and the store's tests use the servers on
@@ -15,6 +16,7 @@ missing=()
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
+[ -x /usr/bin/newsboat ] || missing+=(newsboat)
 wordpress=()
 [ -f /usr/share/wordpress/wp-load.php ] || wordpress+=(wordpress)
 command -v php >/dev/null 2>&1 || wordpress+=(php-cli)

@@ -4,6 +4,7 @@ profiles and the official schemas. Needs ../shared/corpus and ../shared/standard
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,8 @@ def checker() -> Validator:
     jsonfeed = sorted(shared_path("standards", "jsonfeed").glob("*.json"))
     if jsonfeed:
         official["jsonfeed"] = jsonfeed[0]
+    official["ninjs"] = shared_path("standards", "ninjs", "schemas")
+    official["atom"] = shared_path("standards", "atom", "atom-rfc4287.rng")
     return Validator(official)
 
 
@@ -45,12 +48,22 @@ def test_every_corpus_story_maps_to_the_contract(corpus):
 
 def test_every_story_renders_valid_newsml_g2(corpus, checker, ctx):
     fmt = get_format("newsml-g2")
-    assert len(checker.schemas_for("newsml-g2", fmt.schema)) == 2  # ours and the IPTC XSD
+    assert len(checker.schemas_for(fmt)) == 2  # ours and the IPTC XSD
     for _, story in corpus:
         checker.check(fmt.render(story, ctx), get_format(fmt.name), story=story.id)
 
 
-@pytest.mark.parametrize("name", ["rss", "jsonfeed"])
+@pytest.mark.parametrize("version", ["2.1", "3.0", "3.1"])
+def test_every_story_renders_valid_ninjs_against_iptc_schemas(corpus, checker, ctx, version):
+    fmt = get_format("ninjs")
+    ctx = replace(ctx, options={"ninjs_version": version})
+    for _, story in corpus:
+        data = fmt.render(story, ctx)
+        assert len(checker.schemas_for(fmt, json.loads(data))) == 2
+        checker.check(data, fmt, story=story.id)
+
+
+@pytest.mark.parametrize("name", ["rss", "jsonfeed", "atom", "news-sitemap"])
 def test_every_story_renders_valid_feeds(corpus, checker, ctx, name):
     fmt = get_format(name)
     stories = [s for _, s in corpus]

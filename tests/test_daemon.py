@@ -152,13 +152,16 @@ def test_a_kill_reaches_the_partners_that_had_the_story_and_only_them(tmp_path, 
         kill = tmp_path / name / "items/k/v2.xml"
         assert pub_status(kill) == "stat:canceled"
         assert "Legal advice." in kill.read_text()
-        assert "urn:newsml:wirepub.example:k" not in guids(tmp_path / name / "feeds/rss.xml", "rss")
-        assert "urn:newsml:wirepub.example:k" not in guids(tmp_path / name / "feeds/jsonfeed.json", "jsonfeed")
+        # The feeds keep the item, under the same id, as the kill notice (on_kill_feed = "notice", the default)
+        assert "urn:newsml:wirepub.example:k" in guids(tmp_path / name / "feeds/rss.xml", "rss")
+        assert "urn:newsml:wirepub.example:k" in guids(tmp_path / name / "feeds/jsonfeed.json", "jsonfeed")
+        assert "WITHDRAWN: " in (tmp_path / name / "feeds/rss.xml").read_text()
     assert not (tmp_path / "deleting/items/k/v1.xml").exists()
     assert (tmp_path / "replacing/items/k/v1.xml").read_bytes() == (tmp_path / "replacing/items/k/v2.xml").read_bytes()
     assert (tmp_path / "keeping/items/k/v1.xml").read_bytes() == original
     assert not (tmp_path / "french/items/k").exists()
     assert ws.store.ledger.received("french", "k") is False
+    assert "urn:newsml:wirepub.example:k" not in guids(tmp_path / "french/feeds/rss.xml", "rss")
 
 
 def test_a_kill_deletes_the_earlier_item_objects_in_s3(tmp_path, story_doc, s3_server, s3_bucket):

@@ -162,7 +162,7 @@ def test_xml_profiles_compile_offline(name):
 def test_newsml_profile_is_a_schema_of_the_newsml_namespace():
     root = etree.parse(str(SCHEMAS / "newsml-g2-profile.xsd")).getroot()
     assert root.get("targetNamespace") == NAR
-    assert [e.get("name") for e in root.findall(f"{{{XS}}}element")] == ["newsItem"]
+    assert [e.get("name") for e in root.findall(f"{{{XS}}}element")] == ["newsItem", "packageItem"]
 
 
 def test_jsonfeed_profile_is_draft_2020_12():
@@ -195,6 +195,15 @@ def test_the_variants_produce_every_element_the_newsml_profile_declares():
     produced: set[str] = set()
     for variant in VARIANTS:
         root = etree.fromstring(render("newsml-g2", [variant]))
+        produced |= {etree.QName(el).localname for el in root.iter() if etree.QName(el).namespace == NAR}
+    # ... and the picture items and package of a partner that takes packages (partners.newsml_packages)
+    from formats_helpers import NOW, renderer, story
+
+    r, partners = renderer({"partners": [{"name": "p", "destinations": ["x"], "newsml_packages": True}]})
+    pictured = story(media=[{"url": "https://img.example/p.jpg", "type": "image/jpeg", "caption": "C", "alt": "A",
+                             "credit": "Cr", "width": 2, "height": 2, "size": 9}])
+    for doc in r.items(partners[0], get_format("newsml-g2"), pictured, NOW)[1:]:
+        root = etree.fromstring(doc.data)
         produced |= {etree.QName(el).localname for el in root.iter() if etree.QName(el).namespace == NAR}
     assert declared - produced == set()
 
@@ -268,7 +277,7 @@ NEWSML_BREAKS: dict[str, tuple[Callable[[str], str], str]] = {
                                      "embargoed"),
     "pubStatus stat:foo": (r('<pubStatus qcode="stat:usable"/>', '<pubStatus qcode="stat:foo"/>'), "stat:foo"),
     "unknown signal": (r('<signal qcode="sig:correction"/>', '<signal qcode="sig:whatever"/>'), "sig:whatever"),
-    "not a text item": (r('qcode="ninat:text"', 'qcode="ninat:picture"'), "ninat:picture"),
+    "neither a text nor a picture item": (r('qcode="ninat:text"', 'qcode="ninat:video"'), "ninat:video"),
     "unknown element": (r("<itemMeta>", "<itemMeta><foo/>"), "}foo'"),
     # newsItem
     "standardversion 2.34": (r('standardversion="2.35"', 'standardversion="2.34"'), "standardversion"),
@@ -319,8 +328,9 @@ RSS_BREAKS: dict[str, tuple[Callable[[str], str], str]] = {
                                         "lastBuildDate"),
     "ISO date": (r("<pubDate>Wed, 25 Nov 2026 08:00:00 +0000", "<pubDate>2026-11-25T08:00:00Z"), "pubDate"),
     "no atom:link self": (lambda t: re.sub(r"\s*<atom:link [^>]*/>", "", t), "Atom}link"),
-    "atom:link not self": (r('rel="self"', 'rel="hub"'), "'rel'"),
-    "atom:link without type": (r(' type="application/rss+xml"', ""), "'type'"),
+    "atom:link not self": (r('rel="self"', 'rel="hub"'), 'rel="self"'),
+    "atom:link not self nor hub": (r('rel="self"', 'rel="next"'), "'rel'"),
+    "atom:link without type": (r(' type="application/rss+xml"', ""), 'type="application/rss+xml"'),
     "guid without isPermaLink": (r('<guid isPermaLink="false">', "<guid>"), "isPermaLink"),
     "isPermaLink not a boolean": (r('isPermaLink="false"', 'isPermaLink="no"'), "isPermaLink"),
     "no guid": (lambda t: re.sub(r"\s*<guid [^>]*>[^<]*</guid>", "", t), "guid"),
@@ -331,7 +341,7 @@ RSS_BREAKS: dict[str, tuple[Callable[[str], str], str]] = {
     "enclosure length not a number": (r('length="10"', 'length="ten"'), "length"),
     "enclosure without type": (r(' type="image/jpeg"/>', "/>"), "'type'"),
     "unknown element": (r("<title>Full &amp; complete", "<bogus>x</bogus><title>Full &amp; complete"), "bogus"),
-    "element from another namespace": (
+    "element from another namespace out of place": (
         r("<guid ", '<media:content xmlns:media="http://search.yahoo.com/mrss/" url="https://e.org/p.jpg"/><guid '),
         "mrss/}content"),
     "no language": (lambda t: re.sub(r"\s*<language>[^<]*</language>", "", t), "language"),

@@ -32,7 +32,7 @@ def test_push_writes_every_format_and_a_rerun_writes_nothing(workspace, story_do
     assert (workspace.public / "items/a/v1.xml").is_file()
     assert rss_guids(workspace) == ["urn:newsml:wirepub.example:a"]
     assert [i["id"] for i in jsonfeed(workspace)["items"]] == ["urn:newsml:wirepub.example:a"]
-    assert report.written == 3
+    assert report.written == 3   # newsml-g2, rss, jsonfeed: what a partner without formats takes
 
     again = workspace.push()
     assert again.ok and again.released == [] and again.written == 0 and again.unchanged == 1
@@ -94,7 +94,7 @@ def test_versionless_story_edited_becomes_next_version_and_identical_content_sen
     assert v1.find(first).text == v2.find(first).text
 
 
-def test_a_kill_reaches_partners_that_had_the_story_and_leaves_the_feeds(workspace, story_doc):
+def test_a_kill_reaches_partners_that_had_the_story_and_its_notice_leaves_the_feeds_later(workspace, story_doc):
     workspace.drop("k.json", story_doc(id="k"))
     workspace.drop("stay.json", story_doc(id="stay"))
     workspace.push()
@@ -109,8 +109,27 @@ def test_a_kill_reaches_partners_that_had_the_story_and_leaves_the_feeds(workspa
     assert kill.find(f"{NAR}itemMeta/{NAR}pubStatus").get("qcode") == "stat:canceled"
     assert "Legal reasons." in kill.find(f"{NAR}itemMeta/{NAR}edNote").text
     assert "First paragraph" not in workspace.read("items/k/v2.xml").decode()
+    # on_kill_feed = "notice" (the default): the item stays, same id, as the notice, for kill_notice_hours
+    ids = ["urn:newsml:wirepub.example:k", "urn:newsml:wirepub.example:stay"]
+    assert rss_guids(workspace) == ids
+    notice = jsonfeed(workspace)["items"][0]
+    assert [i["id"] for i in jsonfeed(workspace)["items"]] == ids
+    assert "First paragraph" not in notice["content_html"] and "Legal reasons." in notice["content_html"]
+    workspace.clock.set(datetime(2026, 11, 27, 12, 0, 1, tzinfo=UTC))   # 48 hours after the kill, and a second
+    workspace.push()
     assert rss_guids(workspace) == ["urn:newsml:wirepub.example:stay"]
     assert [i["id"] for i in jsonfeed(workspace)["items"]] == ["urn:newsml:wirepub.example:stay"]
+
+
+def test_on_kill_feed_drop_takes_the_item_out_at_once(tmp_path, story_doc):
+    ws = Workspace(tmp_path, {"partners": [{"name": "p", "destinations": ["public"], "formats": ["rss"],
+                                             "on_kill_feed": "drop"}]})
+    ws.drop("k.json", story_doc(id="k"))
+    ws.push()
+    ws.drop("k-kill.json", story_doc(id="k", version=2, status="withdrawn", version_created="2026-11-25T11:00:00Z"))
+    ws.push()
+    assert rss_guids(ws) == []
+    ws.store.close()
 
 
 def test_a_story_killed_before_release_never_goes_out(workspace, story_doc):

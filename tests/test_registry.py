@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from conftest import REPO, Workspace
 from wirepub.cli import main
 from wirepub.config import build_config
-from wirepub.formats import BUILT_IN, registry
+from wirepub.formats import BUILT_IN, DEFAULT_FORMATS, registry
 from wirepub.starter import starter_config
 
 PLUGIN = Path(__file__).resolve().parent / "plugin"
@@ -35,10 +35,10 @@ def test_the_config_schema_lists_the_built_in_formats_of_the_registry():
     schema = json.loads((REPO / "schemas" / "config.schema.json").read_text())
     partner = schema["properties"]["partners"]["items"]["properties"]
     assert partner["formats"]["items"]["enum"] == list(BUILT_IN) == list(registry.names())
-    assert partner["formats"]["default"] == list(BUILT_IN)
+    assert partner["formats"]["default"] == list(DEFAULT_FORMATS)   # what wirepub always sent
     templated = partner["templates"]["propertyNames"]["enum"]
-    assert templated == [*registry.templated(), "kill-notice", "correction"] == ["newsml-g2", "rss", "kill-notice",
-                                                                              "correction"]
+    assert templated == [*registry.templated(), "kill-notice", "correction"] == [
+        "newsml-g2", "rss", "atom", "news-sitemap", "kill-notice", "correction"]
 
 
 def test_the_starter_config_and_the_cli_offer_every_registered_format():
@@ -69,7 +69,8 @@ def test_a_plugin_format_is_one_module_its_template_and_its_schema_and_travels_e
     assert b"<headline>Harbour fire &lt;out&gt;</headline>" in brief.read_bytes()
     result = CliRunner().invoke(main, ["validate", "--json", str(brief)])
     assert json.loads(result.output)[0] | {"error": None} == {"file": str(brief), "format": "wire-brief",
-                                                               "valid": True, "error": None}
+                                                               "valid": True, "error": None, "standard": None,
+                                                               "note": None}
     ws.store.close()
 
 
@@ -87,7 +88,8 @@ def test_a_plugin_document_that_breaks_its_own_schema_is_not_delivered(tmp_path,
 
 def test_formats_import_neither_configuration_nor_transports():
     """Data flows one way: a renderer knows stories and its context, never partners, config or destinations."""
-    code = ("import sys, wirepub.formats.newsmlg2, wirepub.formats.rss, wirepub.formats.jsonfeed; "
+    code = ("import sys, wirepub.formats.newsmlg2, wirepub.formats.rss, wirepub.formats.jsonfeed, "
+            "wirepub.formats.ninjs, wirepub.formats.atom, wirepub.formats.newssitemap, wirepub.formats.profiles; "
             "print(sorted(m for m in sys.modules if m.startswith('wirepub.')))")
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     for forbidden in ("wirepub.config", "wirepub.partners", "wirepub.transports", "wirepub.store"):

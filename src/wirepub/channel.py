@@ -31,3 +31,8 @@ class Channel:
     max_items: int = 50
     public_url: str = "https://wirepub.example/wire/"
     item_url: str | None = None
+    self_url: str | None = None        # the feed's own address, when it is not public_url + its path
+    logo: str | None = None            # the channel's logo (RSS image, Atom logo, SmartNews snf:logo)
+    hubs: tuple[str, ...] = ()         # WebSub hubs the feed names (link rel="hub")
+    publication: str | None = None     # the publication's name as Google News shows it (news sitemaps)
+    ttl: int | None = None             # minutes a reader may cache the feed (RSS ttl)

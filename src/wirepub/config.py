@@ -22,18 +22,21 @@ from jsonschema.exceptions import best_match
 
 from wirepub.channel import Channel, Provider
 from wirepub.errors import ConfigError
+from wirepub.formats import DEFAULT_FORMATS
 from wirepub.formats import registry as formats
+from wirepub.formats.profiles import PROFILES, get_profile
 from wirepub.partners import DeliveryPolicy, Layout, Partner, StoryFilter, collisions, cron
 from wirepub.resources import schema_path
 from wirepub.transports import Destination, unsafe
 from wirepub.urls import shown
-from wirepub.vocabulary import EmbargoPolicy, OnKill, SourceKind
+from wirepub.vocabulary import EmbargoPolicy, OnKill, OnKillFeed, SourceKind
 
 CONFIG_ENV = "WIREPUB_CONFIG"
 STORE_ENV = "WIREPUB_STORE_URL"   # overrides store.url: where a database password belongs
 DEFAULT_NAME = "wirepub.toml"
 NOTICE_TEMPLATES = ("kill-notice", "correction")   # partners.templates keys besides format names
-OFFICIAL_SCHEMA_KEYS = {"newsml-g2": "newsml_g2_xsd", "jsonfeed": "jsonfeed_schema"}
+OFFICIAL_SCHEMA_KEYS = {"newsml-g2": "newsml_g2_xsd", "jsonfeed": "jsonfeed_schema", "ninjs": "ninjs_schemas",
+                        "atom": "atom_rng"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +130,8 @@ def _validator(format_names: tuple[str, ...], templated: tuple[str, ...]) -> jso
     partner = copy.deepcopy(schema["properties"]["partners"]["items"]["properties"])
     partner["formats"]["items"]["enum"] = list(format_names)
     partner["templates"]["propertyNames"]["enum"] = [*templated, *NOTICE_TEMPLATES]
+    partner["profile"]["enum"] = list(PROFILES)
+    partner["channels"]["propertyNames"]["enum"] = list(format_names)
     schema["properties"]["partners"]["items"]["properties"] = partner
     return jsonschema.Draft202012Validator(schema)
 
@@ -176,12 +181,23 @@ class _Builder:
         return url
 
     def partner(self, i: int, p: dict[str, Any], delivery: DeliveryPolicy) -> Partner:
+        own = ("url", "public_url")   # wirepub's settings of a destination; the rest are its transport's options
         partner = Partner(
             name=p["name"],
             destinations=tuple(Destination(d) if isinstance(d, str)
-                               else Destination(d["url"], {k: v for k, v in d.items() if k != "url"})
+                               else Destination(d["url"], {k: v for k, v in d.items() if k not in own})
                                for d in p["destinations"]),
-            formats=tuple(p.get("formats", formats.names())),
+            public_urls={d["url"]: d["public_url"] for d in p["destinations"]
+                         if isinstance(d, dict) and d.get("public_url")},
+            profile=p.get("profile"),
+            channel=dict(p.get("channel", {})),
+            channels={k: dict(v) for k, v in p.get("channels", {}).items()},
+            field_maps=dict(p.get("field_map", {})),
+            ninjs_version=p.get("ninjs_version", "3.1"),
+            on_kill_feed=OnKillFeed(p.get("on_kill_feed", OnKillFeed.NOTICE)),
+            kill_notice_hours=float(p.get("kill_notice_hours", 48.0)),
+            newsml_packages=bool(p.get("newsml_packages", False)),
+            formats=tuple(p.get("formats", DEFAULT_FORMATS)),
             templates={name: self.resolve(t) for name, t in p.get("templates", {}).items()},
             filter=StoryFilter.from_config(p.get("filter", {})),
             delivery=dataclasses.replace(delivery, **p.get("delivery", {})),
@@ -208,6 +224,15 @@ class _Builder:
         for name, tpl in partner.templates.items():
             if not tpl.is_file():
                 raise self.fail(f"template file {tpl} does not exist", f"partners.{i}.templates.{name}")
+        if partner.profile is not None:
+            base = get_profile(partner.profile).format
+            if base not in partner.formats:
+                raise self.fail(f"profile {partner.profile!r} is a dialect of {base}, which this partner does not "
+                                f"take; add {base!r} to its formats", f"partners.{i}.profile")
+        for name in partner.field_maps:
+            if formats.get(name).template is not None:
+                raise self.fail(f"{name} is rendered from a template: give the partner its own template instead "
+                                "of a field map", f"partners.{i}.field_map.{name}")
         return partner
 
     def partners(self, delivery: DeliveryPolicy) -> tuple[Partner, ...]:
@@ -226,7 +251,7 @@ class _Builder:
         official = {fmt: self.resolve(validation[key]) for fmt, key in OFFICIAL_SCHEMA_KEYS.items()
                     if key in validation}
         for fmt, schema_file in official.items():
-            if not schema_file.is_file():
+            if not schema_file.exists():
                 raise self.fail(f"schema file {schema_file} does not exist", f"validation.{OFFICIAL_SCHEMA_KEYS[fmt]}")
         return official
 
@@ -259,6 +284,8 @@ def _sources(b: _Builder, raw: dict[str, Any], legacy: SourceSettings) -> tuple[
             raise b.fail(f"source name {name!r} is used twice" + (" ([source] is the source named folder)"
                                                                   if name == LEGACY_SOURCE else ""), "sources")
     return tuple(out)
+def _channel(raw: dict[str, Any]) -> Channel:
+    return Channel(**{**raw, **({"hubs": tuple(raw["hubs"])} if "hubs" in raw else {})})
 
 
 def build_config(raw: dict[str, Any], *, base_dir: Path, path: Path | None) -> Config:
@@ -284,7 +311,7 @@ def build_config(raw: dict[str, Any], *, base_dir: Path, path: Path | None) -> C
         default_language=folder.language,
         store_url=b.store_url(),
         provider=Provider(**raw.get("provider", {})),
-        channel=Channel(**raw.get("channel", {})),
+        channel=_channel(raw.get("channel", {})),
         partners=(partners := b.partners(delivery)),
         official_schemas=b.official_schemas(),
         delivery=delivery,

@@ -16,6 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import httpx
 import sqlalchemy as sa
 
 from wirepub.clock import Clock
@@ -30,12 +31,14 @@ from wirepub.transports import DeliveryError, Destination, Put
 from wirepub.transports.pool import TransportPool
 from wirepub.urls import shown
 from wirepub.vocabulary import DeliveryKind, DeliveryState, NoticeKind
+from wirepub.websub import hub_client, publish
 
 log = logging.getLogger("wirepub.delivery")
 
 BOOKKEEPING_BATCH = 200   # outcomes per ledger transaction
 FLUSH_SECONDS = 0.2       # ... or as often as this, whichever comes first
 PREFETCH = 8              # a partner's queue is refilled to this many times its partner_concurrency
+WAITED_FOR = (DeliveryKind.MEDIA, DeliveryKind.FEED)   # deliveries that others wait for in the ledger
 
 
 def idempotency_key(partner: str, destination: str, path: str, sha256: str) -> str:
@@ -74,6 +77,8 @@ class Deliverer:
         self.observe = observe
         self.partners = {p.name: p for p in config.partners}
         self.misconfigured: dict[str, str] = {}   # partner -> why it cannot be used as configured
+        self._hubs: httpx.Client | None = None    # WebSub pings: one reused client (PERFORMANCE-NOTES)
+        self._hubs_lock = threading.Lock()
 
     def locations(self) -> list[str]:
         """Where the documents land, said for people: one per destination of every usable partner."""
@@ -118,6 +123,14 @@ class Deliverer:
 
     def close(self) -> None:
         self.pool.close()
+        if self._hubs is not None:
+            self._hubs.close()
+
+    def _hub_client(self) -> httpx.Client:
+        with self._hubs_lock:
+            if self._hubs is None:
+                self._hubs = hub_client()
+            return self._hubs
 
     def run(self, bodies: dict[str, bytes] | None = None, *, progress: Progress | None = None) -> DeliveryReport:
         """Attempt every delivery due now, once (wirepub push); retries scheduled for later are left for later."""
@@ -153,6 +166,12 @@ class Deliverer:
                 if not loop.futures:
                     loop.outcomes = self._flush(loop.outcomes, keep=loop.keep)
                     idle = all(q.exhausted and not q.waiting() for q in loop.queues.values())
+                    if until_idle and idle and loop.deadline is None and loop.progressed:
+                        # What waited for these (items for their pictures, pings for their feed) may go now.
+                        loop.progressed = False
+                        for q in loop.queues.values():
+                            q.exhausted = False
+                        continue
                     if loop.deadline is not None or (until_idle and idle):
                         break
                     if idle:
@@ -208,6 +227,7 @@ class Deliverer:
             q.items_in_flight -= d.kind != DeliveryKind.FEED
             outcome = future.result()
             loop.outcomes.append(outcome)
+            loop.progressed |= outcome.state == DeliveryState.DELIVERED and d.kind in WAITED_FOR
             progress.advance(Stage.DELIVER)
             self._tell(d, outcome, report)
             if self.observe is not None:
@@ -293,8 +313,11 @@ class Deliverer:
         try:
             destination = next((x for x in partner.destinations if shown(x.url) == d.destination),
                                Destination(d.destination))
-            if d.kind == DeliveryKind.FEED and not self.store.ledger.is_open(d.id):
+            if d.kind in (DeliveryKind.FEED, DeliveryKind.PING) and not self.store.ledger.is_open(d.id):
                 return Outcome(d.id, DeliveryState.SUPERSEDED, self.clock.now())  # a newer copy came meanwhile
+            if d.kind == DeliveryKind.PING:
+                publish(self._hub_client(), hub=d.destination, topic=d.path)
+                return Outcome(d.id, DeliveryState.DELIVERED, self.clock.now())
             body = bodies.get(d.sha256)
             if body is None:
                 body = self.store.ledger.document_body(d.sha256)

@@ -43,6 +43,12 @@ class DocumentInvalid(WirepubError):
             f"story {story}, format {format}, {at}: {message} (schema {schema}); nothing was delivered"
         )
 
+    @property
+    def plain(self) -> str:
+        """The finding alone, for a document checked on its own (wirepub validate): no story, no delivery."""
+        at = f"line {self.line}" if self.line is not None else "document"
+        return f"{at}: {self.message} (schema {self.schema})"
+
 
 class RenderError(WirepubError):
     """A template or renderer failed (a broken template override, usually)."""

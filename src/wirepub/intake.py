@@ -106,6 +106,10 @@ class Intake:
     def _outcome(self, story: Story, before: str | None, report: PushReport) -> bool:
         """Tell the source and the report what became of one story; True if it is newly recorded."""
         if before is None:
+            if story.media_files:   # local pictures: their bytes kept by content address, for delivery
+                files = {m.sha256: (m.type or "application/octet-stream", story.media_files[m.sha256])
+                         for m in story.media if m.sha256 and m.sha256 in story.media_files}
+                self.store.ledger.keep_files(files, self.clock.now())
             self._done.append(story.origin)
             report.new.append((story.id, story.version))
             log.info("story recorded", extra=facts(story=story.id, version=story.version, status=story.status,

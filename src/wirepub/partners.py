@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import string
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -16,12 +16,13 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from apscheduler.triggers.cron import CronTrigger
 
+from wirepub.channel import Channel
 from wirepub.formats import Format
 from wirepub.formats import registry as formats
 from wirepub.story import Story
 from wirepub.transports import Destination
 from wirepub.urls import shown
-from wirepub.vocabulary import EmbargoPolicy, FormatKind, OnKill
+from wirepub.vocabulary import EmbargoPolicy, FormatKind, OnKill, OnKillFeed
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,7 @@ class StoryFilter:
 
 ITEM_LAYOUT = "items/{id}/v{version}.{ext}"
 FEED_LAYOUT = "feeds/{format}.{ext}"
+MEDIA_LAYOUT = "media/{sha256}.{ext}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +81,11 @@ class Layout:
 
     item: str = ITEM_LAYOUT
     feed: str = FEED_LAYOUT
+    media: str = MEDIA_LAYOUT
+
+    def media_path(self, sha256: str, ext: str) -> str:
+        """A local picture's content-addressed path: the same bytes, the same path, for ever."""
+        return self.media.format(sha256=sha256, ext=ext, prefix=sha256[:2])
 
     def item_path(self, story: Story, format_name: str, ext: str) -> str:
         made = story.first_created
@@ -95,6 +102,7 @@ class Layout:
         for key, text, allowed, needed in (
             ("item", self.item, ITEM_FIELDS, [{"id"}, {"version"}, {"ext", "format"}]),
             ("feed", self.feed, FEED_FIELDS, [{"ext", "format"}]),
+            ("media", self.media, MEDIA_FIELDS, [{"sha256"}]),
         ):
             try:
                 parsed = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(text)
@@ -129,7 +137,9 @@ class Layout:
 
 ITEM_FIELDS = frozenset({"id", "version", "format", "ext", "year", "month", "day"})
 FEED_FIELDS = frozenset({"format", "ext"})
-SAMPLE = {"id": "story-1", "version": 1, "format": "fmt", "ext": "ext", "year": "2026", "month": "01", "day": "02"}
+MEDIA_FIELDS = frozenset({"sha256", "ext", "prefix"})
+SAMPLE = {"id": "story-1", "version": 1, "format": "fmt", "ext": "ext", "year": "2026", "month": "01", "day": "02",
+          "sha256": "0" * 64, "prefix": "00"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +154,27 @@ class Partner:
     embargo: EmbargoPolicy = EmbargoPolicy.HOLD
     on_kill: OnKill = OnKill.REPLACE     # what becomes of the earlier versions' item documents
     paths: Layout = Layout()
+    profile: str | None = None           # a dialect of rss: smartnews, msn, flipboard (formats.profiles)
+    channel: dict[str, Any] = field(default_factory=dict)    # the partner's own channel settings
+    channels: dict[str, dict[str, Any]] = field(default_factory=dict)   # ... per format, over those
+    field_maps: dict[str, dict[str, Any]] = field(default_factory=dict)  # JSON formats' field maps
+    ninjs_version: str = "3.1"
+    on_kill_feed: OnKillFeed = OnKillFeed.NOTICE
+    kill_notice_hours: float = 48.0      # how long a kill notice stays in the feeds
+    newsml_packages: bool = False        # NewsML-G2: picture items and a packageItem beside the text item
+    public_urls: dict[str, str] = field(default_factory=dict)   # destination URL -> where partners read it
+
+    def channel_for(self, format_name: str, base: Channel) -> Channel:
+        """The channel this partner's copy of a format says: the global one, the partner's settings over it,
+        the partner's settings for this format over those."""
+        over = {**self.channel, **self.channels.get(format_name, {})}
+        if "hubs" in over:
+            over["hubs"] = tuple(over["hubs"])
+        return replace(base, **over) if over else base
+
+    def public_url_of(self, destination: Destination) -> str | None:
+        """Where partners read this destination's files, if the destination says (its public_url setting)."""
+        return self.public_urls.get(destination.url)
 
     def formats_of(self, kind: FormatKind) -> list[Format]:
         """This partner's formats of one kind, as format objects, in the order it lists them."""

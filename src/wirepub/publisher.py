@@ -76,7 +76,7 @@ class Publisher:
         self.sources: list[Source] = list(sources)
         self.renderer = Renderer(config.provider, config.channel, validator or Validator(config.official_schemas))
         self.intakes = {s.name: Intake(s, store, self.clock) for s in self.sources}
-        self.feeds = Feeds(config.partners, store, self.renderer, self._story, max_items=config.channel.max_items,
+        self.feeds = Feeds(config.partners, store, self.renderer, self._story, channel=config.channel,
                            shape=feed_shape(config))
         self._stories: dict[tuple[str, int], Story] = {}
         self.bodies: dict[str, bytes] = {}  # documents rendered by the last collect, so delivery need not reread
@@ -191,10 +191,12 @@ class Publisher:
             had = self._recipients(story)
             routes = route(story, self.config.partners, had=had, now=now)
             for r in routes:
+                if r.action != RouteAction.KILL:
+                    batch.rows += self._picture_rows(r, story)
                 for fmt in r.partner.formats_of(FormatKind.ITEM):
                     where = {"partner": r.partner.name, "format": fmt.name}
-                    doc = self.renderer.item(r.partner, fmt, story)  # type: ignore[arg-type]
-                    batch.rows += self._item_rows(r, doc, story)
+                    for doc in self.renderer.items(r.partner, fmt, story, now):  # type: ignore[arg-type]
+                        batch.rows += self._item_rows(r, doc, story)
             if story.embargoed_at(now):
                 batch.early.append((story.id, story.version))
             else:
@@ -211,6 +213,19 @@ class Publisher:
         if not story.withdrawn:
             return set()
         return {p.name for p in self.config.partners if self.store.ledger.received(p.name, story.id)}
+
+    def _picture_rows(self, r: Route, story: Story) -> list[NewDelivery]:
+        """The story's local pictures, to each destination of the partner, at their content-addressed path
+        (the ledger sends them before the documents that show them)."""
+        out: list[NewDelivery] = []
+        for m in story.media:
+            if not m.sha256:
+                continue
+            body = self.store.ledger.document_body(m.sha256)
+            path = r.partner.paths.media_path(m.sha256, m.extension)
+            doc = Document(r.partner.name, "media", path, body, m.type or NOTHING_TYPE, story.id, story.version)
+            out += rows(r.partner, doc, DeliveryKind.MEDIA, r.not_before)
+        return out
 
     def _item_rows(self, r: Route, doc: Document, story: Story) -> list[NewDelivery]:
         out = rows(r.partner, doc, DeliveryKind.ITEM, r.not_before)
@@ -260,8 +275,8 @@ class Publisher:
 
 
 def _add_items(tx: LedgerBatch, new: list[NewDelivery]) -> None:
-    items = [r for r in new if r.kind == DeliveryKind.ITEM]
-    withdrawals = [r for r in new if r.kind != DeliveryKind.ITEM]
+    items = [r for r in new if r.kind in (DeliveryKind.ITEM, DeliveryKind.MEDIA)]   # once per path, for ever
+    withdrawals = [r for r in new if r.kind not in (DeliveryKind.ITEM, DeliveryKind.MEDIA)]
     taken = tx.taken((r.partner, r.destination, r.path) for r in items)
     fresh: list[NewDelivery] = []
     for r in items:

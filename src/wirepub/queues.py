@@ -34,7 +34,7 @@ class PartnerQueue:
 
     def add(self, claimed: list[DueDelivery]) -> None:
         for d in claimed:
-            (self.feeds if d.kind == DeliveryKind.FEED else self.items).append(d)
+            (self.feeds if d.kind in (DeliveryKind.FEED, DeliveryKind.PING) else self.items).append(d)
 
     def next(self) -> DueDelivery | None:
         if self.in_flight >= self.limit:
@@ -73,6 +73,7 @@ class Loop:
     last_claim: float = field(default_factory=time.monotonic)
     last_flush: float = field(default_factory=time.monotonic)
     last_renew: float = field(default_factory=time.monotonic)
+    progressed: bool = False         # a picture or a feed was delivered since the last claim: look again
 
 
 def release_orphaned_leases(store: Store, node: str, now: datetime) -> list[str]:

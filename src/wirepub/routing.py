@@ -8,18 +8,20 @@ The rules, in one place:
 - A withdrawn story (a kill) goes to the partners that had an earlier version of it, and to no one else,
   whatever their filters say now.
 - A released story goes to every partner whose filter takes it, at the partner's next batch time.
-- A partner's feeds hold the latest released version of each story its filter takes, withdrawn ones left out.
+- A partner's feeds hold the latest released version of each story its filter takes. A withdrawn story the
+  partner had stays as its kill notice for kill_notice_hours after the kill (on_kill_feed = "notice"), or
+  leaves at once ("drop").
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from wirepub.partners import Partner
 from wirepub.story import Story
-from wirepub.vocabulary import EmbargoPolicy, FormatKind, RouteAction
+from wirepub.vocabulary import EmbargoPolicy, FormatKind, OnKillFeed, RouteAction
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +46,17 @@ def route(story: Story, partners: Sequence[Partner], *, had: Collection[str], no
     return [Route(p, action, p.next_batch(now)) for p, action in chosen]
 
 
-def in_feed(story: Story, partner: Partner) -> bool:
-    """Does this (latest released) version belong in the partner's feeds?"""
-    return not story.withdrawn and partner.filter.matches(story)
+def in_feed(story: Story, partner: Partner, *, now: datetime | None = None, had: bool = False) -> bool:
+    """Does this (latest released) version belong in the partner's feeds? `had`: the partner had the story
+    (a kill notice goes only where the story went)."""
+    if not story.withdrawn:
+        return partner.filter.matches(story)
+    if partner.on_kill_feed != OnKillFeed.NOTICE or not had:
+        return False
+    return now is None or now <= notice_until(story, partner)
+
+
+def notice_until(story: Story, partner: Partner) -> datetime:
+    """When a kill notice leaves the partner's feeds: kill_notice_hours after the kill was released."""
+    killed = max(story.version_created, story.embargo) if story.embargo else story.version_created
+    return killed + timedelta(hours=partner.kill_notice_hours)

@@ -89,7 +89,8 @@ def clean_body(raw: str, body_format: str | None) -> CleanBody:
     root = lxml.html.fragment_fromstring(cleaned, create_parent="div")
     _check_shape(root)
     _normalise_attributes(root)
-    return CleanBody(_to_xhtml(root), " ".join(root.text_content().split()), removed)
+    text = plain_text(root)  # before _to_xhtml, which takes the tails apart
+    return CleanBody(_to_xhtml(root), text, removed)
 
 
 # What the NewsML-G2 XHTML profile (schemas/newsml-g2-profile-xhtml.xsd) accepts, so every body we pass validates.
@@ -133,6 +134,33 @@ def _normalise_attributes(root: lxml.html.HtmlElement) -> None:
                 del el.attrib[name]
             elif fixed != value:
                 el.attrib[name] = fixed
+
+
+# Elements whose edges separate words: their text never runs into the next paragraph's ("Rafina."We'll).
+_SEPARATING = BLOCK_TAGS | {"br", "li", "dt", "dd", "tr", "td", "th", "caption", "figcaption", "thead", "tbody",
+                            "tfoot"}
+
+
+def plain_text(root: etree._Element) -> str:
+    """An element's text with white space folded, a space where a block or a line break separates words."""
+    parts: list[str] = []
+    stack: list[tuple[etree._Element, bool]] = [(root, False)]
+    while stack:
+        el, closing = stack.pop()
+        separating = isinstance(el.tag, str) and el.tag in _SEPARATING
+        if closing:
+            if separating:
+                parts.append(" ")
+            if el.tail and el is not root:
+                parts.append(el.tail)
+            continue
+        if separating:
+            parts.append(" ")
+        if isinstance(el.tag, str) and el.text:
+            parts.append(el.text)
+        stack.append((el, True))
+        stack.extend((child, False) for child in reversed(el))
+    return " ".join("".join(parts).split())
 
 
 def _check_shape(root: lxml.html.HtmlElement) -> None:

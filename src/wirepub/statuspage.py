@@ -23,7 +23,7 @@ import jinja2
 from wirepub import __version__
 from wirepub.errors import WirepubError
 from wirepub.resources import templates_dir
-from wirepub.store import Notice, Store, StoredRejection
+from wirepub.store import HeldRow, Notice, Store, StoredRejection
 from wirepub.vocabulary import DeliveryState, NoticeKind
 
 TEMPLATE = "status.html.j2"
@@ -111,6 +111,7 @@ class StatusView:
     failed: list[FailedVersion] = field(default_factory=list)       # held back: could not be rendered
     notices: list[Notice] = field(default_factory=list)             # what nodes say is wrong
     rejections: list[StoredRejection] = field(default_factory=list)  # what sources offered that cannot go
+    held: list[HeldRow] = field(default_factory=list)               # held back from a partner by its profile
 
     @property
     def found(self) -> bool:
@@ -123,6 +124,7 @@ class StatusView:
             "partners": [{**_fields(p), "problem": p.problem} for p in self.partners],
             "stories": [_fields(s) for s in self.stories],
             "failed_versions": [_fields(f) for f in self.failed],
+            "held_back": [{**dataclasses.asdict(h), "since": _iso(h.since) if h.since else None} for h in self.held],
             "notices": [{"kind": n.kind, "subject": n.subject, "node": n.node, "message": n.message,
                          "since": _iso(n.first_at)} for n in self.notices],
             "rejections": [{"source": r.source, "item": r.ref, "field": r.field, "reason": r.reason,
@@ -150,7 +152,8 @@ def status_view(store: Store, now: datetime, *, story: str | None = None) -> Sta
                               misconfigured=misconfigured.get(name)) for name, row in sorted(rows.items())]
     view = StatusView(now=now, partners=partners, notices=notices, rejections=store.rejections.recent(REJECTIONS),
                       stories=[VersionStatus(**row) for row in store.reads.recent_versions(RECENT_STORIES)],
-                      failed=[FailedVersion(**row) for row in store.reads.failed_versions()])
+                      failed=[FailedVersion(**row) for row in store.reads.failed_versions()],
+                      held=store.holds.all())
     wanted = (story or "").strip()
     if not wanted:
         return view
@@ -182,8 +185,10 @@ def render_status_page(view: StatusView, *, refresh_seconds: int | None, search:
                    "reason": _redact(r.reason), "at": when(r.at, now)} for r in view.rejections]
     failed = [{"story_id": f.story_id, "version": f.version, "headline": f.headline or "",
                "failure": _redact(f.failure), "since": when(f.failed_at, now)} for f in view.failed]
+    held = [{"partner": h.partner, "format": h.format, "story_id": h.story_id, "version": h.version, "rule": h.rule,
+             "message": h.message, "since": when(h.since, now) if h.since else "-"} for h in view.held]
     return _template().render(
-        version=__version__, generated=_clock_time(now), refresh_seconds=refresh_seconds, search=search,
+        version=__version__, generated=_clock_time(now), refresh_seconds=refresh_seconds, search=search, held=held,
         partners=partners, problems=len(problems), collects=collects, failed=failed,
         sources_failing=sources_failing, rejections=rejections,
         open_total=sum(p.pending + p.failed for p in view.partners), dead_total=sum(p.dead for p in view.partners),

@@ -48,14 +48,53 @@ class Dateline:
 
 
 @dataclass(frozen=True, slots=True)
-class Media:
+class Rendition:
     url: str
+    name: str | None = None
+    type: str | None = None
+    width: int | None = None
+    height: int | None = None
+    size: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Media:
+    """A picture (or other medium) of the story. A local file (file, sha256) has no URL of its own: each
+    partner's renderer gives it the address where that partner's copy lives (RenderContext.media_url)."""
+
+    url: str = ""
     type: str | None = None
     caption: str | None = None
     credit: str | None = None
     width: int | None = None
     height: int | None = None
     size: int | None = None
+    alt: str | None = None
+    renditions: tuple[Rendition, ...] = ()
+    file: str | None = None
+    sha256: str | None = None
+
+    @property
+    def is_image(self) -> bool:
+        return (self.type or "image/").startswith("image/")
+
+    @property
+    def extension(self) -> str:
+        """The file extension of a local picture's content-addressed name."""
+        sub = (self.type or "application/octet-stream").split("/", 1)[1].split("+")[0]
+        return {"jpeg": "jpg", "svg": "svg"}.get(sub, sub)
+
+    @classmethod
+    def of(cls, raw: Mapping[str, Any]) -> Media:
+        fields = {k: v for k, v in raw.items() if k != "renditions"}
+        return cls(**fields, renditions=tuple(Rendition(**r) for r in raw.get("renditions", ())))
+
+    def thumbnail(self) -> Rendition | None:
+        """The smallest rendition, or the one named thumbnail."""
+        named = next((r for r in self.renditions if (r.name or "").lower() == "thumbnail"), None)
+        if named or not self.renditions:
+            return named
+        return min(self.renditions, key=lambda r: (r.width or 10**6) * (r.height or 10**6))
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +133,7 @@ class Story:
     media: tuple[Media, ...] = ()
     named_by: str | None = None      # the file name the source made the id from (plain text), if it did
     warnings: tuple[str, ...] = field(default=(), compare=False)
+    media_files: Mapping[str, bytes] = field(default_factory=dict, compare=False, repr=False)  # sha256 -> bytes
     document: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -293,7 +333,7 @@ def story_from_document(
         ednote=d.get("ednote"),
         correction=d.get("correction"),
         withdrawal_note=d.get("withdrawal_note"),
-        media=tuple(Media(**m) for m in d.get("media", ())),
+        media=tuple(Media.of(m) for m in d.get("media", ())),
         warnings=warnings,
         document=d,
     )

@@ -16,21 +16,23 @@ class StoryStatus(StrEnum):
 
 class FormatKind(StrEnum):
     ITEM = "item"    # one document per story version (NewsML-G2, ninjs)
-    FEED = "feed"    # one document per channel holding its latest items (RSS, Atom, JSON Feed)
+    FEED = "feed"    # one document per channel holding its latest items (RSS, Atom, JSON Feed, news sitemap)
 
 
 class DeliveryKind(StrEnum):
     """What one row of the ledger does at its destination."""
 
+    MEDIA = "media"      # put a local picture, content-addressed, before the documents that show it
     ITEM = "item"        # put a story version's item document
     FEED = "feed"        # put a new copy of a feed
+    PING = "ping"        # tell a WebSub hub that a feed changed (hub.mode=publish), after its new copy went
     REPLACE = "replace"  # put a kill notice over an earlier version's item document (on_kill = "replace")
     DELETE = "delete"    # remove an earlier version's item document (on_kill = "delete")
 
     @property
     def put_kind(self) -> PutKind | None:
         """What the transport is told it carries; None for a removal."""
-        return {DeliveryKind.ITEM: PutKind.ITEM, DeliveryKind.REPLACE: PutKind.ITEM,
+        return {DeliveryKind.ITEM: PutKind.ITEM, DeliveryKind.REPLACE: PutKind.ITEM, DeliveryKind.MEDIA: PutKind.ITEM,
                 DeliveryKind.FEED: PutKind.FEED}.get(self)
 
 
@@ -60,6 +62,13 @@ class OnKill(StrEnum):
     KEEP = "keep"
     REPLACE = "replace"
     DELETE = "delete"
+
+
+class OnKillFeed(StrEnum):
+    """What a kill does to the story's item in a partner's feeds (partners.on_kill_feed)."""
+
+    NOTICE = "notice"    # the item stays, under the same id, as the kill notice, for kill_notice_hours
+    DROP = "drop"        # the item leaves the feed at once
 
 
 class EmbargoPolicy(StrEnum):

@@ -3,18 +3,22 @@ render is given a story id rather than a file."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
+
+from lxml import etree
 
 from wirepub.clock import SystemClock
 from wirepub.config import Config
 from wirepub.errors import ConfigError, DocumentInvalid, StoryError, WirepubError
+from wirepub.formats import Format
 from wirepub.formats import registry as formats
 from wirepub.partners import Partner
 from wirepub.publisher import folder_source
 from wirepub.rendering import Renderer
 from wirepub.story import Story, story_from_document
-from wirepub.validate import Validator
+from wirepub.validate import PARSER, Validator
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +35,8 @@ class Validation:
     format: str | None      # the format detected, "story" for a story file, None if unknown
     valid: bool
     error: str | None = None
+    standard: str | None = None   # the standard it is valid against ("RSS 2.0", "JSON Feed 1.1"...)
+    note: str | None = None       # valid by the standard, yet wirepub's own profile is stricter: where and why
 
 
 def render(config: Config, story: str, format_name: str, *, partner: str | None = None,
@@ -80,9 +86,30 @@ def validate(config: Config, files: list[Path]) -> list[Validation]:
                 out.append(Validation(str(path), "story", True))
             else:
                 validator.check(data, fmt, story=path.name)
-                out.append(Validation(str(path), fmt.name, True))
+                out.append(Validation(str(path), fmt.name, True, standard=getattr(fmt, "standard", None)))
         except DocumentInvalid as exc:
-            out.append(Validation(str(path), exc.format, False, str(exc)))
+            out.append(_against_the_standard(validator, fmt, data, str(path), exc))
         except WirepubError as exc:
             out.append(Validation(str(path), None if fmt is None else fmt.name, False, str(exc)))
     return out
+
+
+def _against_the_standard(validator: Validator, fmt: Format | None, data: bytes, file: str,
+                          profile: DocumentInvalid) -> Validation:
+    """A document our profile refuses may still be valid by its standard (a feed without a language, a JSON
+    Feed without home_page_url): say which, and what our profile wants besides."""
+    standard = getattr(fmt, "standard", None)
+    rule = getattr(fmt, "check_standard", None)
+    if fmt is None or standard is None or rule is None or profile.schema == "XML 1.0" or profile.schema == "JSON":
+        return Validation(file, profile.format, False, profile.plain, standard)
+    try:
+        if validator.has_official(fmt):
+            validator.check(data, fmt, story=file, standard_only=True)
+        parsed = etree.fromstring(data, PARSER) if data.lstrip()[:1] == b"<" else json.loads(data)
+    except DocumentInvalid as exc:
+        return Validation(file, fmt.name, False, exc.plain, standard)
+    broken = rule(parsed)
+    if broken is not None:
+        return Validation(file, fmt.name, False, f"not valid {standard}: {broken}; and {profile.plain}", standard)
+    return Validation(file, fmt.name, True, None, standard,
+                      note=f"wirepub's profile is stricter: {profile.plain}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ class Status:
     store_bytes: int | None = None                                        # how much room the store takes
     rejections: list[dict[str, Any]] = field(default_factory=list)        # per source: item, field, reason (shown;
                                                                           # the newsroom corrects them at the source)
+    held_back: list[dict[str, Any]] = field(default_factory=list)         # by a partner profile's rule
 
     @property
     def ok(self) -> bool:
@@ -34,7 +36,8 @@ def _status(store: Store, now: datetime) -> Status:
                   [{"kind": n.kind, "subject": n.subject, "node": n.node, "message": n.message, "since": n.first_at}
                    for n in store.notices.all()], store.ledger.size_bytes(),
                   [{"source": r.source, "ref": r.ref, "field": r.field, "reason": r.reason, "at": r.at}
-                   for r in store.rejections.recent()])
+                   for r in store.rejections.recent()],
+                  [dataclasses.asdict(h) for h in store.holds.all()])
 
 
 def status(config: Config, *, clock: Clock | None = None) -> Status:

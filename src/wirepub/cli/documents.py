@@ -50,8 +50,10 @@ def validate(obj: Context, files: tuple[Path, ...], as_json: bool) -> None:
         print_json([dataclasses.asdict(r) for r in results])
     else:
         for r in results:
-            if r.valid:
-                click.echo(f"{r.file}: valid {r.format}")
+            if r.valid and r.note:
+                click.secho(f"{r.file}: valid {r.standard} ({r.format}); note: {r.note}", fg="yellow")
+            elif r.valid:
+                click.echo(f"{r.file}: valid {r.format}" + (f" ({r.standard})" if r.standard else ""))
             else:
                 click.secho(f"{r.file}: INVALID: {r.error}", fg="red")
     sys.exit(0 if all(r.valid for r in results) else EXIT_FAILED)

@@ -52,6 +52,9 @@ def _print_status(result: app.Status) -> None:
         click.secho(f"failed version: {f['story_id']} v{f['version']} ({f['headline'] or ''}): {f['failure']}; "
                     f"fix it (a corrected file, same version) or `wirepub drop {f['story_id']} {f['version']}`",
                     fg="red")
+    for h in result.held_back:
+        click.secho(f"held back from {h['partner']} ({h['format']}): {h['story_id']} v{h['version']} breaks "
+                    f"{h['rule']}: {h['message']}", fg="yellow")
     if result.store_bytes is not None:
         click.echo(f"store: {result.store_bytes / 1_000_000:.1f} MB")
     if not result.partners:

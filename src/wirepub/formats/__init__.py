@@ -17,10 +17,11 @@ import importlib
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from importlib.metadata import entry_points
 from io import BytesIO
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from lxml import etree
 
@@ -30,19 +31,45 @@ from wirepub.story import Story
 from wirepub.vocabulary import FormatKind
 
 ENTRY_POINT_GROUP = "wirepub.formats"
+# What a partner that names no formats takes: what wirepub always sent, so an upgrade never starts sending a
+# partner formats it did not ask for.
+DEFAULT_FORMATS = ("newsml-g2", "rss", "jsonfeed")
 BUILT_IN = {
     "newsml-g2": "wirepub.formats.newsmlg2:NewsMLG2",
+    "ninjs": "wirepub.formats.ninjs:Ninjs",
     "rss": "wirepub.formats.rss:RSS",
+    "atom": "wirepub.formats.atom:Atom",
     "jsonfeed": "wirepub.formats.jsonfeed:JSONFeed",
+    "news-sitemap": "wirepub.formats.newssitemap:NewsSitemap",
 }
 
 
 @dataclass(frozen=True, slots=True)
 class RenderContext:
+    """What a renderer may know besides the stories: who publishes, the (partner's) channel, and the partner's
+    choices for this format, as plain values (never the partner or its configuration)."""
+
     provider: Provider
-    channel: Channel
+    channel: Channel               # the partner's channel for this format: its overrides already applied
     templates: Mapping[str, Path] = field(default_factory=dict)  # a partner's own templates, by name
     feed_path: str = ""            # where a feed document lives below its destination (for its self link)
+    profile: str | None = None     # a partner's dialect of the format (formats.profiles): smartnews, msn...
+    field_map: Mapping[str, Any] = field(default_factory=dict)   # JSON formats: the partner's field map
+    options: Mapping[str, Any] = field(default_factory=dict)     # the format's own options (ninjs_version)
+    now: datetime | None = None    # the time of rendering (news sitemaps keep two days; kill notices' dates)
+    media: Mapping[str, str] = field(default_factory=dict)       # a local picture's sha256 -> its path below
+                                                                 # the destination (content-addressed)
+
+    @property
+    def self_url(self) -> str:
+        """Where this copy of a feed lives: the channel's self URL, else its public URL plus the feed's path."""
+        return self.channel.self_url or self.channel.public_url + self.feed_path
+
+    def media_url(self, url: str, sha256: str | None) -> str:
+        """A picture's address for this partner: a local file delivered content-addressed lives below the
+        channel's public URL."""
+        path = self.media.get(sha256 or "")
+        return self.channel.public_url + path if path else url
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ from wirepub.errors import SourceError, StoryError
 from wirepub.logs import facts
 from wirepub.progress import Progress, Quiet, Stage
 from wirepub.sources import Collected, Memory, Rejection
+from wirepub.sources.pictures import local_pictures
 from wirepub.sources.storyfiles import MAX_FILE_BYTES, SUFFIXES, Incomplete, document_of
 from wirepub.story import Story, StoryDefaults, story_from_document
 
@@ -167,8 +168,11 @@ class HotFolder:
         origin = _shown(ref)
         raw, mtime = _read_regular_file(ref, origin)
         document = document_of(raw, os.path.basename(ref), origin)
+        document, pictures = local_pictures(document, Path(ref).parent, origin)
         defaults = dataclasses.replace(self._defaults, version_created=datetime.fromtimestamp(mtime, UTC))
         story = story_from_document(document, origin=ref, defaults=defaults)
+        if pictures:
+            story = dataclasses.replace(story, media_files=pictures)
         named = SUFFIXES[os.path.splitext(ref)[1].lower()] == "text"   # plain text: the id is its file name's
         return dataclasses.replace(story, named_by=os.path.basename(origin)) if named else story
 

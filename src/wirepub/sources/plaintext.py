@@ -54,6 +54,24 @@ _SOURCE_PATTERNS = (
     re.compile(rf"(?i:\baccording\s+to)\s+(?:(?i:the)\s+)?{_ACRONYM}"),
     re.compile(rf"{_ACRONYM}\s+(?:(?i:news(?:\s+agency)?)\s+)?{_CITED_BY}"),
 )
+# Agencies cited by their full name ("told Reuters", "Agence France-Presse said", "according to the
+# Associated Press"): a capitalised name alone is too often a person or a place to count, so these are named.
+_AGENCY_NAMES = (
+    "Reuters", "Associated Press", "Agence France-Presse", "Agence France Presse", "Deutsche Presse-Agentur",
+    "Bloomberg", "Xinhua", "Kyodo News", "Kyodo", "Yonhap", "Anadolu Agency", "Anadolu", "Press Trust of India",
+    "Interfax", "Tass", "Agenzia Nazionale Stampa Associata", "Europa Press", "Jiji Press",
+    "United Press International",
+    "Canadian Press", "Australian Associated Press", "Press Association", "Al Jazeera",
+    "Wikinews",
+)
+_AGENCY = r"(?P<agency>" + "|".join(re.escape(n) for n in sorted(_AGENCY_NAMES, key=len, reverse=True)) + r")\b"
+_AGENCY_PATTERNS = (
+    re.compile(rf"(?i:\btold)\s+(?:(?i:the)\s+)?{_AGENCY}"),
+    re.compile(rf"(?i:\baccording\s+to)\s+(?:(?i:the)\s+)?{_AGENCY}"),
+    re.compile(rf"(?i:\b(?:quoted|cited)\s+by)\s+(?:(?i:the)\s+)?{_AGENCY}"),
+    re.compile(rf"\b{_AGENCY}\s+(?:(?i:news(?:\s+agency)?)\s+)?{_CITED_BY}"),
+)
+
 # Capitals that say something but are not a cited body ("state TV reported", "the PM said").
 _NOT_SOURCES = frozenset({"TV", "PM", "MP", "CEO", "AM", "GMT", "UTC", "OK"})
 _MAX_SOURCES = 50  # the contract's maxItems
@@ -171,14 +189,17 @@ def _is_outlet(outlet: str) -> bool:
 
 
 def _sources(body: str) -> list[str]:
-    """Acronyms the body cites as sources, in order of first appearance, each once."""
+    """Agencies the body cites as sources (acronyms, and agencies named in full), in order of first
+    appearance, each once."""
     found = sorted(
-        (match.start("acronym"), match.group("acronym"))
-        for pattern in _SOURCE_PATTERNS
-        for match in pattern.finditer(body)
-        if match.group("acronym") not in _NOT_SOURCES
+        [(match.start("acronym"), match.group("acronym"))
+         for pattern in _SOURCE_PATTERNS
+         for match in pattern.finditer(body)
+         if match.group("acronym") not in _NOT_SOURCES]
+        + [(match.start("agency"), match.group("agency")) for pattern in _AGENCY_PATTERNS
+           for match in pattern.finditer(body)]
     )
-    return list(dict.fromkeys(acronym for _, acronym in found))[:_MAX_SOURCES]
+    return list(dict.fromkeys(name for _, name in found))[:_MAX_SOURCES]
 
 
 def _spaced(value: str) -> str:

@@ -6,6 +6,7 @@ One concern per module, each reached through the Store:
   versions.py   story versions (store.versions)  ledger.py   the delivery outbox (store.ledger)
   reads.py      read models for the desk (store.reads)
   locks.py      locks between processes (store.locks)    notices.py  what a node says is wrong (store.notices)
+  holds.py      stories a partner profile holds back (store.holds)
   source_items.py  what each source has read, by fingerprint (store.source_items)
   sources.py    what sources keep: cursors, the ingest API's inbox, S3 claims, rejections, assets
 The store holds no business rule: what to record, what goes where and what supersedes what is decided by
@@ -21,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from wirepub.errors import ConfigError
+from wirepub.store.holds import HeldRow, Holds
 from wirepub.store.ledger import Ledger, LedgerBatch
 from wirepub.store.locks import Locks
 from wirepub.store.migrate import SCHEMA_VERSION, migrate
@@ -33,9 +35,9 @@ from wirepub.store.sources import Assets, Claims, Cursors, Inbox, InboxEntry, Re
 from wirepub.store.trouble import store_error
 from wirepub.store.versions import Versions
 
-__all__ = ["SCHEMA_VERSION", "DueDelivery", "FeedCopy", "InboxEntry", "Known", "Ledger", "LedgerBatch", "NewDelivery",
-           "NewVersion", "Notice", "Outcome", "Store", "StoredRejection", "StoredVersion", "deliveries", "documents",
-           "shown_url", "story_versions"]
+__all__ = ["SCHEMA_VERSION", "DueDelivery", "FeedCopy", "HeldRow", "InboxEntry", "Known", "Ledger", "LedgerBatch",
+           "NewDelivery", "NewVersion", "Notice", "Outcome", "Store", "StoredRejection", "StoredVersion", "deliveries",
+           "documents", "shown_url", "story_versions"]
 
 
 class Store:
@@ -64,6 +66,7 @@ class Store:
         self.reads = Reads(self.engine)
         self.locks = Locks(self.engine)
         self.notices = Notices(self.engine)
+        self.holds = Holds(self.engine)
         self.source_items = SourceItems(self.engine)
         self.cursors = Cursors(self.engine)
         self.inbox = Inbox(self.engine)

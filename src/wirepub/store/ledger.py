@@ -22,7 +22,9 @@ from wirepub.vocabulary import OPEN_STATES, DeliveryKind, DeliveryState
 _T = TypeVar("_T")
 d = deliveries.c
 PathKey = tuple[str, str, str]   # partner, destination, path
-FEEDS_LAST = sa.case((d.kind == DeliveryKind.FEED, 1), else_=0)
+# Pictures first, then items, then feeds, then WebSub pings (each waits for what it refers to: claim_query).
+FEEDS_LAST = sa.case((d.kind == DeliveryKind.MEDIA, 0), (d.kind == DeliveryKind.FEED, 2),
+                     (d.kind == DeliveryKind.PING, 3), else_=1)
 # The open states written out, not bound: only then can SQLite and PostgreSQL's generic plans prove that a
 # claim reads the partial index of open deliveries (ix_deliveries_open) and not the partner's whole archive.
 OPEN_LITERAL = sa.text("deliveries.state IN ('pending', 'failed')")
@@ -189,6 +191,14 @@ class Ledger:
             state = c.execute(sa.select(d.state).where(d.id == delivery_id)).scalar()
         return state in OPEN_STATES
 
+    def keep_files(self, files: dict[str, tuple[str, bytes]], now: datetime) -> None:
+        """Keep files (local pictures) by sha256 -> (media type, bytes), for deliveries to come."""
+        with self.engine.begin() as c:
+            have = set(c.execute(sa.select(documents.c.sha256).where(documents.c.sha256.in_(list(files)))).scalars())
+            missing = [{"sha256": sha, "media_type": kind, "body": body, "created_at": now}
+                       for sha, (kind, body) in files.items() if sha not in have]
+            if missing:
+                c.execute(documents.insert(), missing)
     def count_due(self, now: datetime) -> int:
         """Open deliveries due by now (ix_deliveries_open: never the archive)."""
         with self.engine.connect() as c:
@@ -344,11 +354,22 @@ def claim_query(now: datetime, *, partner: str | None, limit: int,
     in_flight = sa.exists().where(other.c.partner == d.partner, other.c.destination == d.destination,
                                   other.c.path == d.path, other.c.id != d.id, other.c.lease_owner.is_not(None),
                                   other.c.lease_until >= now)
+    # A picture goes before the documents that show it: an item waits while a picture of its story is open at
+    # that destination, a feed while any picture of the partner is.
+    media_open = sa.exists().where(other.c.partner == d.partner, other.c.destination == d.destination,
+                                   other.c.kind == DeliveryKind.MEDIA, other.c.state.in_(OPEN_STATES),
+                                   sa.or_(d.kind == DeliveryKind.FEED, other.c.story_id == d.story_id))
+    # A WebSub ping goes once the feed copy it announces is delivered everywhere it goes.
+    copy = sa.and_(other.c.partner == d.partner, other.c.sha256 == d.sha256, other.c.kind == DeliveryKind.FEED)
+    announced = sa.and_(sa.exists().where(copy, other.c.state == DeliveryState.DELIVERED),
+                        ~sa.exists().where(copy, other.c.state.in_(OPEN_STATES)))
     chosen = (
         sa.select(d.id).with_hint(deliveries, "INDEXED BY ix_deliveries_open", "sqlite")
         .where(OPEN_LITERAL, sa.or_(d.next_attempt_at.is_(None), d.next_attempt_at <= (due_by or now)),
                sa.or_(d.lease_until.is_(None), d.lease_until < now),
-               sa.or_(d.kind != DeliveryKind.FEED, ~in_flight))   # one copy of a feed path in flight at a time
+               sa.or_(d.kind != DeliveryKind.FEED, ~in_flight),   # one copy of a feed path in flight at a time
+               sa.or_(d.kind.not_in((DeliveryKind.ITEM, DeliveryKind.FEED)), ~media_open),
+               sa.or_(d.kind != DeliveryKind.PING, announced))
         .order_by(FEEDS_LAST, d.id).limit(limit)
         .with_for_update(skip_locked=True)
     )

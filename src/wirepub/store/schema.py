@@ -128,8 +128,20 @@ source_items = sa.Table(
     sa.Column("seen_at", UTCDateTime, nullable=False),
 )
 sa.Index("ix_source_items_fingerprint", source_items.c.source, source_items.c.fingerprint)
+# Stories a partner profile's rule holds back from one partner's format (rendering.Held): replaced at every
+# rebuild of that partner's feeds, so a story that keeps the rules again leaves it.
+held_back = sa.Table(
+    "held_back", metadata,
+    sa.Column("partner", sa.String(128), primary_key=True),
+    sa.Column("format", sa.String(32), primary_key=True),
+    sa.Column("story_id", sa.String(128), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("rule", sa.String(64), nullable=False),          # e.g. msn.title-length
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("since", UTCDateTime, nullable=False),
+)
 
-# --- sources (v6) ---
+# --- sources (v7) ---
 
 # Where a pull source got to (a WordPress site's last modified time, a SQL table's cursor column): one value per
 # source, written by the flow once what came before it is recorded.

@@ -186,14 +186,21 @@ class Versions:
         with self.engine.connect() as c:
             return c.execute(sa.select(sa.func.min(sv.embargo)).where(*WAITING, sv.embargo > now)).scalar()
 
-    def latest_released(self, limit: int, offset: int = 0) -> list[StoredVersion]:
-        """The latest released version of each story, newest first, leaving out withdrawn stories."""
+    def withdrawn_before(self, cutoff: datetime) -> int:
+        """How many released kills were made (version_created) at or before `cutoff`."""
+        with self.engine.connect() as c:
+            return int(c.execute(sa.select(sa.func.count()).select_from(story_versions)
+                                 .where(sv.status == StoryStatus.WITHDRAWN, sv.released_at.is_not(None),
+                                        sv.version_created <= cutoff)).scalar_one())
+
+    def latest_released(self, limit: int, offset: int = 0, *, withdrawn: bool = False) -> list[StoredVersion]:
+        """The latest released version of each story, newest first, leaving out withdrawn stories unless asked."""
         latest = (sa.select(sv.story_id, sa.func.max(sv.version).label("version"))
                   .where(sv.released_at.is_not(None)).group_by(sv.story_id).subquery())
         return self._select(
             sa.select(story_versions)
             .join(latest, sa.and_(sv.story_id == latest.c.story_id, sv.version == latest.c.version))
-            .where(sv.status == StoryStatus.APPROVED)
+            .where(sa.true() if withdrawn else sv.status == StoryStatus.APPROVED)
             .order_by(sv.version_created.desc(), sv.story_id).limit(limit).offset(offset))
 
     def _select(self, query: sa.Select[tuple[object, ...]]) -> list[StoredVersion]:

@@ -1,9 +1,9 @@
-"""v6 (stories from everywhere, issue 11): pull sources keep their cursor in the store; the ingest API records
+"""v7 (stories from everywhere, issue 11): pull sources keep their cursor in the store; the ingest API records
 what it accepts in an inbox before answering 201; an S3 inbox's objects are claimed once across nodes;
 rejections are kept per source and item for the desk; Superdesk's pictures are kept as assets.
 
-Revision ID: v6
-Revises: v5
+Revision ID: v7
+Revises: v6
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "v6"
-down_revision = "v5"
+revision = "v7"
+down_revision = "v6"
 branch_labels = None
 depends_on = None
 
