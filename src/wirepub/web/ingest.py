@@ -45,6 +45,7 @@ STATUS_CODES = {Submission.CREATED: 201, Submission.REPEATED: 200, Submission.CO
                 Submission.INVALID: 422, Submission.FORBIDDEN: 403, Submission.FULL: 429}
 JSON_TYPE = "application/json"
 NO_STORE = {"Cache-Control": "no-store"}
+DRAIN = 1024 * 1024   # bytes of a too large body read and thrown away before the 413, so the client sees it
 
 
 class TooLarge(Exception):
@@ -61,16 +62,22 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None, **m
 
 
 async def _body(request: Request, limit: int) -> bytes:
-    """The request's body, refused (TooLarge) as soon as it is known to pass `limit`."""
+    """The request's body, refused (TooLarge) once it is known to pass `limit`. What is over is read and thrown
+    away, up to DRAIN bytes, before the 413 is sent: a server that closes a connection with unread data on it
+    makes the kernel reset it, and the client would see the reset instead of the answer."""
     length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > limit:
-        raise TooLarge
+    over = length is not None and length.isdigit() and int(length) > limit
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > limit:
-            raise TooLarge
+        if over or size > limit:
+            over = True
+            if size > limit + DRAIN:
+                break
+            continue
         chunks.append(chunk)
+    if over:
+        raise TooLarge
     body = b"".join(chunks)
     request._body = body   # form() reads it again (Starlette keeps what was read here)
     return body
