@@ -100,9 +100,14 @@ class Inbox:
                                  .where(ib.state == InboxState.QUEUED, ib.source == source)).scalar_one())
 
     def settle_many(self, ids: list[int], state: InboxState, now: datetime) -> None:
+        """Mark these rows; a recorded one keeps its content hash (retries are still answered) but not its
+        document, which story_versions now holds: the inbox does not grow with the archive."""
+        values: dict[str, Any] = {"state": state, "settled_at": now}
+        if state == InboxState.RECORDED:
+            values["document"] = "{}"
         with self.engine.begin() as c:
             for i in range(0, len(ids), 500):
-                c.execute(inbox.update().where(ib.id.in_(ids[i:i + 500])).values(state=state, settled_at=now))
+                c.execute(inbox.update().where(ib.id.in_(ids[i:i + 500])).values(**values))
 
     def settle(self, entry_id: int, state: InboxState, now: datetime, error: str | None = None) -> None:
         with self.engine.begin() as c:
