@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check bench bench-fanout bench-latency bench-scale bench-nodes clean services
+.PHONY: demo test check bench bench-fanout bench-latency bench-scale bench-nodes bench-ingest clean services
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "wirepub needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -53,6 +53,10 @@ bench-scale: $(STAMP)
 ## 200 ms, the same run; nothing delivered twice
 bench-nodes: $(STAMP)
 	$(BIN)/python bench/nodes_bench.py
+
+## bench-ingest: the ingest API's stories/s (16 clients) and 201-to-delivery p50/p99 at 50/s; WordPress's lag
+bench-ingest: $(STAMP) services
+	$(BIN)/python bench/ingest_bench.py
 
 clean:
 	rm -rf $(VENV) public .wirepub

@@ -6,6 +6,8 @@ every test module can ask for them by name without importing them):
   ``aws_env`` in force. ``aws_env``: this test's AWS environment of dummy keys and nothing from this machine.
 - ``s3_auth_server`` (session): a moto server enforcing IAM (``AuthS3``). ``scripted_s3``: a ``ScriptedS3``.
 - ``sshd_server`` (session): OpenSSH's sshd (``SSHServer``).
+- ``wordpress`` (session): a real WordPress 6.1 (``WordPress``: its URL, admin's application password, REST
+  helpers), installed afresh on the MariaDB at 127.0.0.1:3306.
 - ``ftp_server``, ``ftps_server`` (session): pyftpdlib servers (``FTPServerInfo``); a test that needs special
   settings calls ``wirepub_testkit.servers.ftp.start_ftp_server`` itself.
 - ``no_proxies``: the proxy variables unset, so that nothing meant for 127.0.0.1 goes through a proxy.
@@ -37,6 +39,7 @@ from wirepub_testkit.servers.s3 import (
     start_scripted_s3,
 )
 from wirepub_testkit.servers.ssh import SSHServer, start_sshd
+from wirepub_testkit.servers.wordpress import WordPress, start_wordpress
 
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
@@ -147,3 +150,12 @@ def ftp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FTPServerIn
 def ftps_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FTPServerInfo]:
     with start_ftp_server(tmp_path_factory.mktemp("ftps"), tls=True) as server:
         yield server
+
+
+# ---- WordPress ------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def wordpress() -> Iterator[WordPress]:
+    """A real WordPress (Debian's package, served by php -S, on the MariaDB at 127.0.0.1:3306)."""
+    with start_wordpress() as site:
+        yield site

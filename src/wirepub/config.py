@@ -29,7 +29,7 @@ from wirepub.partners import DeliveryPolicy, Layout, Partner, StoryFilter, colli
 from wirepub.resources import schema_path
 from wirepub.transports import Destination, unsafe
 from wirepub.urls import shown
-from wirepub.vocabulary import EmbargoPolicy, OnKill, OnKillFeed
+from wirepub.vocabulary import EmbargoPolicy, OnKill, OnKillFeed, SourceKind
 
 CONFIG_ENV = "WIREPUB_CONFIG"
 STORE_ENV = "WIREPUB_STORE_URL"   # overrides store.url: where a database password belongs
@@ -67,6 +67,42 @@ def process_start(pid: int) -> str | None:
     return stat.rsplit(")", 1)[1].split()[19]
 
 
+# The options each kind of source takes, besides name, kind and language (the schema lists them all).
+SOURCE_OPTIONS: dict[SourceKind, frozenset[str]] = {
+    SourceKind.FOLDER: frozenset({"path", "rejected", "settle"}),
+    SourceKind.API: frozenset({"tokens_env", "tokens_file", "max_bytes", "queue_limit"}),
+    SourceKind.SUPERDESK: frozenset({"tokens_env", "tokens_file", "max_bytes", "queue_limit", "secret_env",
+                                     "secret_file", "assets_url"}),
+    SourceKind.WORDPRESS: frozenset({"interval", "url", "user", "password_env", "statuses", "categories", "tags",
+                                     "id_prefix", "per_page", "timeout"}),
+    SourceKind.SQL: frozenset({"interval", "url", "url_env", "password_env", "query", "table", "columns", "cursor",
+                               "where", "id_prefix", "batch"}),
+    SourceKind.S3: frozenset({"interval", "bucket", "prefix", "rejected", "endpoint_url", "region",
+                              "access_key_id_env", "secret_access_key_env", "claim_seconds", "batch", "timeout"}),
+}
+NEEDS_ONE_OF: dict[SourceKind, tuple[tuple[str, tuple[str, ...]], ...]] = {
+    SourceKind.API: (("secret", ("tokens_env", "tokens_file")),),
+    SourceKind.SUPERDESK: (("secret", ("secret_env", "secret_file")),),
+    SourceKind.SQL: (("what", ("query", "table")), ("where", ("url", "url_env"))),
+}
+LEGACY_SOURCE = "folder"   # the name of the source a [source] table describes
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSettings:
+    """One entry of [[sources]] (or the [source] table): its name, kind and that kind's options as configured
+    (checked by the schema; paths resolved). The source module of its kind reads them (wirepub.sources)."""
+
+    name: str
+    kind: SourceKind
+    options: dict[str, Any] = field(default_factory=dict)
+    language: str = "en"
+    key: str = "sources"      # where it is in wirepub.toml, for messages
+
+    def option(self, name: str, default: Any = None) -> Any:
+        return self.options.get(name, default)
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     base_dir: Path
@@ -84,6 +120,7 @@ class Config:
     settle: float = 3.0       # seconds a story file must be left unchanged before it is read
     feed_retention: float = 7 * 86_400   # seconds the bytes of a replaced feed copy are kept
     warnings: tuple[str, ...] = ()   # what is unsafe in it (transports.unsafe): said by push, run, partners check
+    sources: tuple[SourceSettings, ...] = ()   # every source; the first folder one is source_path's
 
 
 @lru_cache(maxsize=1)
@@ -219,6 +256,34 @@ class _Builder:
         return official
 
 
+def _sources(b: _Builder, raw: dict[str, Any], legacy: SourceSettings) -> tuple[SourceSettings, ...]:
+    """[source] (if given, or if nothing is) as the folder source named folder, then [[sources]]."""
+    out = [legacy] if "source" in raw or "sources" not in raw else []
+    for i, entry in enumerate(raw.get("sources", [])):
+        kind = SourceKind(entry["kind"])
+        key = f"sources.{i}"
+        options = {k: v for k, v in entry.items() if k not in ("name", "kind", "language")}
+        for extra in sorted(set(options) - SOURCE_OPTIONS[kind]):
+            raise b.fail(f"{extra} is not an option of a {kind} source (docs/sources.md lists them)", f"{key}.{extra}")
+        for needs, one_of in NEEDS_ONE_OF.get(kind, ()):
+            given = [k for k in one_of if k in options]
+            if len(given) != 1 and not (given and needs == "secret"):
+                raise b.fail(f"a {kind} source needs {' or '.join(one_of)}" + (" (one of them)" if given else ""),
+                             key)
+        if kind == SourceKind.FOLDER:
+            options["path"] = b.resolve(options["path"])
+            options["rejected"] = options["path"] / options.get("rejected", "rejected")
+        if kind == SourceKind.SUPERDESK and "secret_file" in options:
+            options["secret_file"] = b.resolve(options["secret_file"])
+        if "tokens_file" in options:
+            options["tokens_file"] = [b.resolve(t) for t in options["tokens_file"]]
+        out.append(SourceSettings(entry["name"], kind, options, entry.get("language", "en"), key))
+    names = [s.name for s in out]
+    for name in names:
+        if names.count(name) > 1:
+            raise b.fail(f"source name {name!r} is used twice" + (" ([source] is the source named folder)"
+                                                                  if name == LEGACY_SOURCE else ""), "sources")
+    return tuple(out)
 def _channel(raw: dict[str, Any]) -> Channel:
     return Channel(**{**raw, **({"hubs": tuple(raw["hubs"])} if "hubs" in raw else {})})
 
@@ -232,11 +297,18 @@ def build_config(raw: dict[str, Any], *, base_dir: Path, path: Path | None) -> C
     source = raw.get("source", {})
     source_path = b.resolve(source.get("path", "stories"))
     delivery = DeliveryPolicy(**raw.get("delivery", {}))
+    rejected_path = source_path / source.get("rejected", "rejected")
+    language = source.get("language", "en")
+    settle = float(source.get("settle", 3.0))
+    legacy = SourceSettings(LEGACY_SOURCE, SourceKind.FOLDER, {"path": source_path, "rejected": rejected_path,
+                                                              "settle": settle}, language, "source")
+    sources = _sources(b, raw, legacy)
+    folder = next((s for s in sources if s.kind == SourceKind.FOLDER), legacy)
     return Config(
         base_dir=base_dir,
-        source_path=source_path,
-        rejected_path=source_path / source.get("rejected", "rejected"),
-        default_language=source.get("language", "en"),
+        source_path=folder.options["path"],
+        rejected_path=folder.options["rejected"],
+        default_language=folder.language,
         store_url=b.store_url(),
         provider=Provider(**raw.get("provider", {})),
         channel=_channel(raw.get("channel", {})),
@@ -245,8 +317,9 @@ def build_config(raw: dict[str, Any], *, base_dir: Path, path: Path | None) -> C
         delivery=delivery,
         daemon=DaemonSettings(**raw.get("daemon", {})),
         path=path,
-        settle=float(source.get("settle", 3.0)),
+        settle=float(folder.options.get("settle", 3.0)),
         feed_retention=float(raw.get("store", {}).get("feed_retention", 7 * 86_400)),
         warnings=tuple(f"partner {p.name}: {w}" for p in partners for d in p.destinations if (w := unsafe(d))),
+        sources=sources,
     )
 

@@ -44,16 +44,20 @@ from wirepub.logs import facts
 from wirepub.metrics import Metrics
 from wirepub.publisher import Publisher
 from wirepub.reports import PushReport
+from wirepub.sources.api import ApiSource
 from wirepub.sources.watch import FolderWatch
 from wirepub.store import Store, shown_url
-from wirepub.vocabulary import NoticeKind
+from wirepub.vocabulary import NoticeKind, SourceKind
 from wirepub.web import WebServer
+from wirepub.web.ingest import Ingest
 
 log = logging.getLogger("wirepub.daemon")
 
 COLLECT_FAILURES_UNHEALTHY = 3   # collects failing in a row before /healthz says 503
 STORE_RETRY_MAX = 30.0   # longest wait between two attempts to reach a store that is away
 TOKEN_ENV = "WIREPUB_STATUS_TOKEN"
+COLLECT_GAP = 0.02   # seconds at least between the starts of two collects
+BUSY_RETRY = 0.1   # seconds before looking again when another node was reading the sources
 
 
 class Daemon:
@@ -75,6 +79,9 @@ class Daemon:
         self.web: WebServer | None = None
         self._collect_failures = 0                # in a row
         self._collect_trouble: str | None = None
+        self._pulls_lock = threading.Lock()
+        self._due_pulls: set[str] = set()         # pull sources whose interval came round since the last collect
+        self._source_failures: dict[str, int] = {}   # per source, in a row
 
     # --- life cycle ---------------------------------------------------------------------------------
 
@@ -91,8 +98,10 @@ class Daemon:
         self.store = store
         self.publisher = Publisher(self.config, store, clock=self.clock)
         metrics = Metrics(store, self.clock)
+        pushed = [s for s in self.publisher.sources if isinstance(s, ApiSource)]
+        ingest = Ingest(pushed, store, accepted=self.collect_wanted.set) if pushed else None
         self.web = WebServer(self.settings.listen, store=store, clock=self.clock, health=self.health,
-                             metrics=metrics.registry, token=os.environ.get(TOKEN_ENV) or None)
+                             metrics=metrics.registry, token=os.environ.get(TOKEN_ENV) or None, ingest=ingest)
         self.web.start()
         deliverer = Deliverer(self.config, store, self.clock, node=self.settings.node, lease=self.settings.lease,
                               observe=metrics.observe)
@@ -102,8 +111,9 @@ class Daemon:
             stop=self.stopping, wake=self.deliver_wake, poll=self.settings.interval,
             grace=self.settings.shutdown_grace))
         self._schedule()
-        if self.settings.watch:
+        if self.settings.watch and any(s.kind == SourceKind.FOLDER for s in self.config.sources):
             self._watch()
+        self._due_pulls = {s.name for s in self.publisher.sources if s.interval is not None}   # pull at once too
         self.collect_wanted.set()  # collect at once: whatever is due since the last run goes now
         host = self.settings.listen.rsplit(":", 1)[0]
         log.info("running", extra=facts(node=self.settings.node, health=f"http://{host}:{self.web.port}/healthz"))
@@ -181,11 +191,21 @@ class Daemon:
     def _schedule(self) -> None:
         self.scheduler.add_job(self.collect_wanted.set, IntervalTrigger(seconds=self.settings.interval),
                                id="collect", coalesce=True, max_instances=1)
+        assert self.publisher is not None
+        for source in self.publisher.sources:
+            if source.interval is not None:
+                self.scheduler.add_job(self._pull, IntervalTrigger(seconds=source.interval), args=[source.name],
+                                       id=f"pull:{source.name}", coalesce=True, max_instances=1)
         for partner in self.config.partners:
             if partner.schedule:
                 self.scheduler.add_job(self.deliver_wake.set, CronTrigger.from_crontab(partner.schedule, timezone=UTC),
                                        id=f"batch:{partner.name}", coalesce=True, max_instances=1)
         self.scheduler.start()
+
+    def _pull(self, name: str) -> None:
+        with self._pulls_lock:
+            self._due_pulls.add(name)
+        self.collect_wanted.set()
 
     def _arm_embargo(self) -> None:
         """A date job at the next embargo time, so the story goes at its second and not at the next interval."""
@@ -198,11 +218,17 @@ class Daemon:
         self.scheduler.add_job(self.collect_wanted.set, DateTrigger(when), id="embargo", replace_existing=True)
 
     def _collector(self) -> None:
+        """Collect whenever asked. Asks that come while a collect runs make one more collect, not one each; and
+        one collect starts no sooner than COLLECT_GAP after the last began, so that a steady stream of stories
+        (the ingest API's 201s) is taken in batches instead of paying a collect's fixed cost for every story."""
+        started = 0.0
         while not self.stopping.is_set():
             self.collect_wanted.wait()
             if self.stopping.is_set():
                 return
+            self.stopping.wait(max(0.0, started + COLLECT_GAP - time.monotonic()))
             self.collect_wanted.clear()
+            started = time.monotonic()
             self.collect_once()
 
     def collect_once(self) -> PushReport:
@@ -212,15 +238,24 @@ class Daemon:
         assert self.publisher is not None
         touched, settled = self.watch.take() if self.watch is not None else (set(), set())
         whole = self.watch is None or not self.watch.running or time.monotonic() >= self._next_rescan
+        with self._pulls_lock:
+            pulls, self._due_pulls = self._due_pulls, set()
+        names = {s.name for s in self.publisher.sources if s.interval is None} | pulls
         report = PushReport()
         try:
             if self.publisher.collect(report, settle=self.config.settle, settled=settled,
-                                      only=None if whole else touched):
+                                      only=None if whole else touched, sources=names):
                 self._last_collect = self.clock.now()
                 if whole:
                     self._next_rescan = time.monotonic() + self.settings.rescan
+                self._sources_said(report, names)
             else:
-                self._give_back(touched, settled)   # another node read the folder: this one's look is still due
+                self._give_back(touched, settled)   # another node read the sources: this one's look is still due
+                with self._pulls_lock:
+                    self._due_pulls |= pulls
+                # What this node just accepted may be newer than the other node's reading: look again soon.
+                self.scheduler.add_job(self.collect_wanted.set, DateTrigger(
+                    self.clock.now() + timedelta(seconds=BUSY_RETRY)), id="busy", replace_existing=True)
             self._arm_embargo()
         except sa.exc.SQLAlchemyError as exc:
             log.warning("store unavailable, collecting again at the next interval",
@@ -242,6 +277,24 @@ class Daemon:
                                               held=len(report.held), rejected=len(report.rejected)))
         self.deliver_wake.set()
         return report
+
+    def _sources_said(self, report: PushReport, read: set[str]) -> None:
+        """A source that cannot be read (its server away) while others can: after COLLECT_FAILURES_UNHEALTHY
+        looks in a row every status page says so; the first good look clears it."""
+        assert self.store is not None
+        now = self.clock.now()
+        for name in read:
+            error = report.source_errors.get(name)
+            failures = self._source_failures.get(name, 0)
+            with contextlib.suppress(sa.exc.SQLAlchemyError):
+                if error is not None:
+                    self._source_failures[name] = failures + 1
+                    if failures + 1 >= COLLECT_FAILURES_UNHEALTHY:
+                        self.store.notices.raise_(NoticeKind.SOURCE_FAILING, name, self.settings.node, error, now)
+                elif failures:
+                    self._source_failures[name] = 0
+                    if failures >= COLLECT_FAILURES_UNHEALTHY:
+                        self.store.notices.clear(NoticeKind.SOURCE_FAILING, name, self.settings.node)
 
     def _give_back(self, touched: set[str], settled: set[str]) -> None:
         if self.watch is not None:

@@ -82,6 +82,8 @@ class Intake:
             known.add(_stored(story))   # the next file of this story in the batch numbers after this one
         recorded = self._store(settled, report)
         self.source.done(self._done)
+        if self._done:   # items recorded now are no longer rejected (a corrected file, a fixed post)
+            self.store.rejections.clear(self.source.name, self._done)
         return recorded
 
     def _store(self, stories: list[Story], report: PushReport) -> list[Story]:
@@ -146,9 +148,11 @@ class Intake:
 
     def reject(self, rejection: Rejection, report: PushReport) -> None:
         report.rejected.append(rejection)
-        log.warning("story set aside", extra=facts(file=rejection.error.file, field=rejection.error.field or "file",
-                                                   reason=rejection.error.reason))
+        error = rejection.error
+        log.warning("story set aside", extra=facts(source=self.source.name, file=error.file,
+                                                   field=error.field or "file", reason=error.reason))
         self.source.reject(rejection)
+        self.store.rejections.note(self.source.name, rejection.ref, error.field, error.reason, self.clock.now())
 
     def _settle_claims(self, stories: list[Story], known: Known, report: PushReport) -> list[Story]:
         """Several stories claiming one id and version with different content: the one the store already

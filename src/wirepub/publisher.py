@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from wirepub.clock import Clock, SystemClock
 from wirepub.config import Config
-from wirepub.errors import WirepubError
+from wirepub.errors import SourceError, WirepubError
 from wirepub.feeds import Feeds, feed_shape
 from wirepub.intake import Intake
 from wirepub.logs import facts
@@ -26,10 +26,11 @@ from wirepub.reports import PushReport
 from wirepub.routing import Route, route
 from wirepub.sources import Memory, Source
 from wirepub.sources.hotfolder import HotFolder
+from wirepub.sources.registry import hot_folder, open_sources
 from wirepub.store import Known, LedgerBatch, NewDelivery, Store, StoredVersion
 from wirepub.story import Story, story_from_document
 from wirepub.validate import Validator
-from wirepub.vocabulary import DeliveryKind, FormatKind, OnKill, RouteAction
+from wirepub.vocabulary import DeliveryKind, FormatKind, OnKill, RouteAction, SourceKind
 
 log = logging.getLogger("wirepub.publisher")
 
@@ -53,41 +54,63 @@ class Batch:
 
 
 def folder_source(config: Config, clock: Clock, memory: Memory | None = None) -> HotFolder:
-    p = config.provider
-    return HotFolder(config.source_path, rejected=config.rejected_path, language=config.default_language,
-                     copyright_holder=p.copyright_holder, copyright_notice=p.copyright_notice,
-                     usage_terms=p.usage_terms, clock=clock, memory=memory)
+    """The configured hot folder (the first folder source), or ./stories: for reading one story file."""
+    settings = next((s for s in config.sources if s.kind == SourceKind.FOLDER), None)
+    if settings is None:
+        p = config.provider
+        return HotFolder(config.source_path, rejected=config.rejected_path, language=config.default_language,
+                         copyright_holder=p.copyright_holder, copyright_notice=p.copyright_notice,
+                         usage_terms=p.usage_terms, clock=clock, memory=memory)
+    return hot_folder(config, settings, clock, memory)
 
 
 class Publisher:
     def __init__(self, config: Config, store: Store, *, clock: Clock | None = None,
-                 source: Source | None = None, validator: Validator | None = None) -> None:
+                 source: Source | None = None, sources: Sequence[Source] | None = None,
+                 validator: Validator | None = None) -> None:
         self.config = config
         self.store = store
         self.clock = clock or SystemClock()
-        self.source: Source = source or folder_source(config, self.clock, memory=store.source_items)
+        if sources is None:
+            sources = [source] if source is not None else open_sources(config, store, self.clock)
+        self.sources: list[Source] = list(sources)
         self.renderer = Renderer(config.provider, config.channel, validator or Validator(config.official_schemas))
-        self.intake = Intake(self.source, store, self.clock)
+        self.intakes = {s.name: Intake(s, store, self.clock) for s in self.sources}
         self.feeds = Feeds(config.partners, store, self.renderer, self._story, channel=config.channel,
                            shape=feed_shape(config))
         self._stories: dict[tuple[str, int], Story] = {}
         self.bodies: dict[str, bytes] = {}  # documents rendered by the last collect, so delivery need not reread
 
+    @property
+    def source(self) -> Source:
+        """The first source (the only one, where a single hot folder is configured)."""
+        return self.sources[0]
+
+    @property
+    def intake(self) -> Intake:
+        return self.intakes[self.source.name]
+
     def collect(self, report: PushReport, progress: Progress | None = None, *, settle: float = 0.0,
-                settled: Collection[str] = (), only: Collection[str] | None = None, wait: bool = False) -> bool:
+                settled: Collection[str] = (), only: Collection[str] | None = None, wait: bool = False,
+                sources: Collection[str] | None = None) -> bool:
         """Everything before delivery: read the source and record new versions, release those that are due
         (and send embargoed ones early to partners trusted with them), rebuild feeds. Reading the source and
         rebuilding feeds is done by one process at a time (the others skip it this round); releasing is
         shared: each process takes versions to release from the store, leased to it. Returns False if
-        another process was reading the source."""
+        another process was reading the source.
+
+        With `sources`, only the sources of those names are read (the daemon's pull sources on their own
+        schedules); `only` (refs) narrows what the folder sources look at. A source that cannot be read at all
+        is in report.source_errors and the others go on; if none of those asked for could be read, its
+        SourceError is raised (nothing is released on an empty reading)."""
         self.bodies.clear()
         if len(self._stories) > STORY_CACHE:
             self._stories.clear()
         stages = progress or Quiet()
         with self.store.locks.collect() as mine:
             if mine:
-                for story in self.intake.run(report, settle=settle, settled=settled, only=only, wait=wait,
-                                             progress=stages):
+                for story in self._intake(report, settle=settle, settled=settled, only=only, wait=wait,
+                                          progress=stages, names=sources):
                     self._stories[(story.id, story.version)] = story   # released without reading it again
             else:
                 log.info("another process is reading the source; this one releases and delivers")
@@ -101,6 +124,24 @@ class Publisher:
                 self._rebuild_feeds(now, report)
         report.held = [(v.story_id, v.version, v.embargo) for v in self.store.versions.held(now) if v.embargo]
         return mine
+
+    def _intake(self, report: PushReport, *, settle: float, settled: Collection[str], only: Collection[str] | None,
+                wait: bool, progress: Progress, names: Collection[str] | None) -> list[Story]:
+        chosen = [s for s in self.sources if names is None or s.name in names]
+        recorded: list[Story] = []
+        first: SourceError | None = None
+        for source in chosen:
+            try:
+                recorded += self.intakes[source.name].run(
+                    report, settle=settle, settled=settled, only=only if source.kind == SourceKind.FOLDER else None,
+                    wait=wait, progress=progress)
+            except SourceError as exc:
+                report.source_errors[source.name] = str(exc)
+                log.error("source cannot be read", extra=facts(source=source.name, error=str(exc)))
+                first = first or exc
+        if first is not None and len(report.source_errors) == len(chosen):
+            raise first
+        return recorded
 
     def _rebuild_feeds(self, now: datetime, report: PushReport) -> None:
         feed_rows = self.feeds.rebuild(now, report)

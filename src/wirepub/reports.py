@@ -22,7 +22,8 @@ class PushReport:
     written: int = 0
     destinations: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)   # wall time per stage: collect, deliver
+    source_errors: dict[str, str] = field(default_factory=dict)   # sources that could not be read at all
 
     @property
     def ok(self) -> bool:
-        return not (self.failures or self.rejected or self.retrying or self.dead)
+        return not (self.failures or self.rejected or self.retrying or self.dead or self.source_errors)

@@ -23,12 +23,13 @@ import jinja2
 from wirepub import __version__
 from wirepub.errors import WirepubError
 from wirepub.resources import templates_dir
-from wirepub.store import HeldRow, Notice, Store
+from wirepub.store import HeldRow, Notice, Store, StoredRejection
 from wirepub.vocabulary import DeliveryState, NoticeKind
 
 TEMPLATE = "status.html.j2"
 RECENT_STORIES = 50
 MATCHES = 20
+REJECTIONS = 50          # the latest rejections shown
 SLOW_AFTER = 15 * 60     # an undelivered document older than this makes its partner's row stand out
 MAX_STORY_ID = 128       # the store's story_id column
 
@@ -109,6 +110,7 @@ class StatusView:
     matches: list[VersionStatus] = field(default_factory=list)      # stories whose id or headline contains it
     failed: list[FailedVersion] = field(default_factory=list)       # held back: could not be rendered
     notices: list[Notice] = field(default_factory=list)             # what nodes say is wrong
+    rejections: list[StoredRejection] = field(default_factory=list)  # what sources offered that cannot go
     held: list[HeldRow] = field(default_factory=list)               # held back from a partner by its profile
 
     @property
@@ -125,6 +127,8 @@ class StatusView:
             "held_back": [{**dataclasses.asdict(h), "since": _iso(h.since) if h.since else None} for h in self.held],
             "notices": [{"kind": n.kind, "subject": n.subject, "node": n.node, "message": n.message,
                          "since": _iso(n.first_at)} for n in self.notices],
+            "rejections": [{"source": r.source, "item": r.ref, "field": r.field, "reason": r.reason,
+                            "at": _iso(r.at)} for r in self.rejections],
             "story": None if self.story is None else {
                 "id": self.story,
                 "found": self.found,
@@ -146,7 +150,7 @@ def status_view(store: Store, now: datetime, *, story: str | None = None) -> Sta
                       "oldest_pending_seconds": None}
     partners = [PartnerStatus(**{k: row[k] for k in PartnerStatus.__slots__ if k != "misconfigured"},
                               misconfigured=misconfigured.get(name)) for name, row in sorted(rows.items())]
-    view = StatusView(now=now, partners=partners, notices=notices,
+    view = StatusView(now=now, partners=partners, notices=notices, rejections=store.rejections.recent(REJECTIONS),
                       stories=[VersionStatus(**row) for row in store.reads.recent_versions(RECENT_STORIES)],
                       failed=[FailedVersion(**row) for row in store.reads.failed_versions()],
                       held=store.holds.all())
@@ -175,6 +179,10 @@ def render_status_page(view: StatusView, *, refresh_seconds: int | None, search:
     problems = [p for p in partners if p["problem"]]
     collects = [{"node": n.node, "message": _redact(n.message), "since": when(n.first_at, now)}
                 for n in view.notices if n.kind == NoticeKind.COLLECT_FAILING]
+    sources_failing = [{"source": n.subject, "node": n.node, "message": _redact(n.message),
+                        "since": when(n.first_at, now)} for n in view.notices if n.kind == NoticeKind.SOURCE_FAILING]
+    rejections = [{"source": r.source, "ref": _redact(r.ref), "field": r.field or "file",
+                   "reason": _redact(r.reason), "at": when(r.at, now)} for r in view.rejections]
     failed = [{"story_id": f.story_id, "version": f.version, "headline": f.headline or "",
                "failure": _redact(f.failure), "since": when(f.failed_at, now)} for f in view.failed]
     held = [{"partner": h.partner, "format": h.format, "story_id": h.story_id, "version": h.version, "rule": h.rule,
@@ -182,6 +190,7 @@ def render_status_page(view: StatusView, *, refresh_seconds: int | None, search:
     return _template().render(
         version=__version__, generated=_clock_time(now), refresh_seconds=refresh_seconds, search=search, held=held,
         partners=partners, problems=len(problems), collects=collects, failed=failed,
+        sources_failing=sources_failing, rejections=rejections,
         open_total=sum(p.pending + p.failed for p in view.partners), dead_total=sum(p.dead for p in view.partners),
         stories=[_version_display(s, now) for s in view.stories],
         story=view.story, found=view.found, versions=_versions_display(view, now),

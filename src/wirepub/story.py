@@ -10,7 +10,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -23,6 +23,7 @@ from wirepub.resources import schema_path
 from wirepub.sanitize import BodyTooComplex, clean_body, xml_forbidden_char
 
 TEASER_CHARS = 300
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 RTL_LANGUAGES = frozenset({"ar", "arc", "ckb", "dv", "fa", "he", "ks", "ps", "sd", "ug", "ur", "yi"})
 
 
@@ -247,6 +248,21 @@ def check_contract(document: Mapping[str, Any], origin: str) -> None:
         if error is not None:   # jsonschema is the reference: where the two differ, it decides
             raise _contract_error(error, origin)
     _check_xml_chars(document, (), origin)
+
+
+def contract_errors(document: Mapping[str, Any], origin: str, *, limit: int = 100) -> list[StoryError]:
+    """Every way this document breaks the story contract (not only the first), each naming its field; then, if
+    the contract holds, what reading it into a Story finds (times, an empty body). Empty: a good story."""
+    errors = [_contract_error(e, origin) for e in
+              sorted(_contract_validator().iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))]
+    if errors:
+        return errors[:limit]
+    try:
+        _check_xml_chars(document, (), origin)
+        story_from_document(document, origin=origin, defaults=StoryDefaults(version_created=_EPOCH))
+    except StoryError as exc:
+        return [exc]
+    return []
 
 
 def _times(d: Mapping[str, Any], origin: str, defaults: StoryDefaults) -> dict[str, datetime]:

@@ -91,3 +91,43 @@ class NoticeKind(StrEnum):
 
     COLLECT_FAILING = "collect-failing"      # this node's collects keep failing
     MISCONFIGURED = "misconfigured"          # a partner cannot be used as configured: its deliveries wait
+    SOURCE_FAILING = "source-failing"        # a source cannot be read (its server away), while others can
+
+
+class SourceKind(StrEnum):
+    """Where stories come from (sources.kind in wirepub.toml): one module of wirepub.sources each."""
+
+    FOLDER = "folder"          # the hot folder: .json, .md, .txt files
+    API = "api"                # the ingest API: POST /api/v1/stories (the story contract or ninjs)
+    SUPERDESK = "superdesk"    # Superdesk's HTTP push: ninjs, signed with HMAC-SHA1, and its assets
+    WORDPRESS = "wordpress"    # a WordPress site's REST API, pulled
+    SQL = "sql"                # a table or query of any SQLAlchemy database, pulled
+    S3 = "s3"                  # story files in an S3 bucket prefix, pulled
+
+
+class InboxState(StrEnum):
+    """A story the ingest API accepted (store.inbox): recorded in the store before its 201, then taken up by the
+    collect like any source's story."""
+
+    QUEUED = "queued"          # accepted (201), not yet taken up by a collect
+    RECORDED = "recorded"      # a story version now, released as the flow decides
+    REJECTED = "rejected"      # the collect could not record it (the reason is kept)
+
+
+class ClaimState(StrEnum):
+    """An object of an S3 inbox taken by one node (store.claims)."""
+
+    CLAIMED = "claimed"        # a node is reading it; others leave it until the claim runs out
+    DONE = "done"              # recorded: never read again (unless it changes: another ETag)
+    REJECTED = "rejected"      # moved to rejected/ with its .error.txt
+
+
+class Submission(StrEnum):
+    """What became of one story sent to the ingest API; each is one HTTP answer (web/ingest.py)."""
+
+    CREATED = "created"        # 201: recorded in the store (the inbox), to be collected
+    REPEATED = "repeated"      # 200: this id and version were accepted before with the same content
+    CONFLICT = "conflict"      # 409: this id and version were accepted before with other content
+    INVALID = "invalid"        # 422: not a story (every contract error listed)
+    FORBIDDEN = "forbidden"    # 403: the story belongs to another source
+    FULL = "full"              # 429: the source's intake queue is full

@@ -8,7 +8,8 @@ from __future__ import annotations
 from wirepub.app.documents import Rendered, Validation, render, validate
 from wirepub.app.partners import DestinationCheck, check_partners
 from wirepub.app.publish import Delivered, drop, push, resend, retry
+from wirepub.app.sources import SourceCheck, check_sources
 from wirepub.app.status import Status, status, write_status_page
 
-__all__ = ["Delivered", "DestinationCheck", "Rendered", "Status", "Validation", "check_partners", "drop", "push",
-           "render", "resend", "retry", "status", "validate", "write_status_page"]
+__all__ = ["Delivered", "DestinationCheck", "Rendered", "SourceCheck", "Status", "Validation", "check_partners",
+           "check_sources", "drop", "push", "render", "resend", "retry", "status", "validate", "write_status_page"]

@@ -12,13 +12,15 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from wirepub.clock import Clock, SystemClock
-from wirepub.config import Config
+from wirepub.config import LEGACY_SOURCE, Config, SourceSettings
 from wirepub.delivery import Deliverer, DeliveryReport
 from wirepub.progress import Progress
 from wirepub.publisher import Publisher
 from wirepub.reports import PushReport
+from wirepub.sources.registry import open_sources
 from wirepub.store import Store, shown_url
 from wirepub.store.trouble import store_error
+from wirepub.vocabulary import SourceKind
 
 
 @dataclass
@@ -56,17 +58,20 @@ def deliverer(config: Config, store: Store, clock: Clock) -> Deliverer:
     return Deliverer(config, store, clock, node=config.daemon.node, lease=config.daemon.lease)
 
 
-def push(config: Config, *, clock: Clock | None = None, source_dir: Path | None = None,
+def push(config: Config, *, clock: Clock | None = None, source_dir: Path | None = None, source: str | None = None,
          progress: Progress | None = None) -> PushReport:
     """Collect, record, release what is due, rebuild feeds, deliver. One bad story or destination never
-    stops the rest; everything that went wrong is in the report."""
+    stops the rest; everything that went wrong is in the report. source_dir: a folder instead of the configured
+    sources; source: only the configured source of this name (ConfigError if there is none)."""
     clock = clock or SystemClock()
     if source_dir is not None:
-        source = source_dir.resolve()
-        config = dataclasses.replace(config, source_path=source, rejected_path=source / "rejected")
+        folder = source_dir.resolve()
+        only = SourceSettings(LEGACY_SOURCE, SourceKind.FOLDER, {"path": folder, "rejected": folder / "rejected",
+                                                                 "settle": config.settle}, config.default_language)
+        config = dataclasses.replace(config, source_path=folder, rejected_path=folder / "rejected", sources=(only,))
     report = PushReport(warnings=list(config.warnings))
     with opened(config) as store:
-        publisher = Publisher(config, store, clock=clock)
+        publisher = Publisher(config, store, clock=clock, sources=open_sources(config, store, clock, only=source))
         sender = deliverer(config, store, clock)
         try:
             report.destinations = sender.locations()

@@ -22,6 +22,8 @@ class Status:
     failed_versions: list[dict[str, Any]] = field(default_factory=list)   # held back: cannot be rendered
     notices: list[dict[str, Any]] = field(default_factory=list)           # failing collects, misconfigured
     store_bytes: int | None = None                                        # how much room the store takes
+    rejections: list[dict[str, Any]] = field(default_factory=list)        # per source: item, field, reason (shown;
+                                                                          # the newsroom corrects them at the source)
     held_back: list[dict[str, Any]] = field(default_factory=list)         # by a partner profile's rule
 
     @property
@@ -33,6 +35,8 @@ def _status(store: Store, now: datetime) -> Status:
     return Status(now, store.reads.status(now), store.reads.failed_versions(),
                   [{"kind": n.kind, "subject": n.subject, "node": n.node, "message": n.message, "since": n.first_at}
                    for n in store.notices.all()], store.ledger.size_bytes(),
+                  [{"source": r.source, "ref": r.ref, "field": r.field, "reason": r.reason, "at": r.at}
+                   for r in store.rejections.recent()],
                   [dataclasses.asdict(h) for h in store.holds.all()])
 
 

@@ -59,11 +59,12 @@ class Bars:
 
 @click.command()
 @command_config_option
-@click.option("--source", "source_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Take stories from this folder instead of the configured one.")
+@click.option("--source", "source", metavar="NAME|FOLDER",
+              help="Only the configured source NAME (a pull source runs once, now); or a folder to take story files "
+                   "from instead of the configured sources.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON, for scripts.")
 @click.pass_obj
-def push(obj: Context, source_dir: Path | None, as_json: bool) -> None:
+def push(obj: Context, source: str | None, as_json: bool) -> None:
     """Publish now: collect approved stories, render every format, validate, deliver.
 
     Stories under embargo are held and go out on the first push after their time. Files that cannot be
@@ -72,7 +73,9 @@ def push(obj: Context, source_dir: Path | None, as_json: bool) -> None:
     """
     try:
         progress = Bars() if sys.stderr.isatty() and not as_json else LogLines()
-        report = app.push(obj.config, source_dir=source_dir, progress=progress)
+        named = source is not None and any(s.name == source for s in obj.config.sources)
+        report = app.push(obj.config, source=source if named else None,
+                          source_dir=Path(source) if source is not None and not named else None, progress=progress)
     except WirepubError as exc:
         fail(str(exc))
     _problems(report)
@@ -91,6 +94,8 @@ def push(obj: Context, source_dir: Path | None, as_json: bool) -> None:
 def _problems(report: PushReport) -> None:
     for warning in report.warnings:
         say("warning", f"warning: {warning}")
+    for name, error in report.source_errors.items():
+        say("error", f"source {name} cannot be read: {error}")
     for rejection in report.rejected:
         say("error", f"rejected: {rejection.error}")
     for failure in report.failures:
@@ -108,6 +113,7 @@ def _push_json(report: PushReport) -> dict[str, object]:
         "held": [{"id": i, "version": v, "until": t.isoformat()} for i, v, t in report.held],
         "unchanged": report.unchanged,
         "rejected": [{"file": r.error.file, "field": r.error.field, "reason": r.error.reason} for r in report.rejected],
+        "source_errors": report.source_errors,
         "failures": report.failures,
         "retrying": report.retrying,
         "dead": report.dead,

@@ -44,6 +44,8 @@ def status(obj: Context, as_json: bool, html_file: Path | None, story_id: str | 
 
 
 def _print_status(result: app.Status) -> None:
+    for r in result.rejections:
+        click.secho(f"rejected by source {r['source']}: {r['ref']}: {r['field'] or 'file'}: {r['reason']}", fg="red")
     for n in result.notices:
         click.secho(f"{n['kind']}: {n['subject'] if n['subject'] != '-' else n['node']}: {n['message']}", fg="red")
     for f in result.failed_versions:
@@ -108,4 +110,43 @@ def partners_check(obj: Context, as_json: bool) -> None:
     sys.exit(0 if all(r.ok for r in results) else EXIT_FAILED)
 
 
-COMMANDS = (status, partners)
+@click.group(invoke_without_command=True)
+@command_config_option
+@click.pass_context
+def sources(ctx: click.Context) -> None:
+    """List the configured sources (`wirepub sources check` tries each: connect, authenticate, read one)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    try:
+        config = ctx.find_object(Context).config  # type: ignore[union-attr]
+    except WirepubError as exc:
+        fail(str(exc))
+    for s in config.sources:
+        where = s.options.get("path") or s.options.get("url") or s.options.get("bucket") or ""
+        every = f", every {s.options['interval']:g} s" if "interval" in s.options else ""
+        click.echo(f"{s.name}: {s.kind}{every}" + (f"  {shown(str(where))}" if where else ""))
+
+
+@sources.command("check")
+@command_config_option
+@click.argument("name", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
+@click.pass_obj
+def sources_check(obj: Context, name: str | None, as_json: bool) -> None:
+    """Try every source (or the one NAME): connect, authenticate, read one; say what was found."""
+    try:
+        results = app.check_sources(obj.config, only=name)
+    except WirepubError as exc:
+        fail(str(exc))
+    if as_json:
+        print_json([dataclasses.asdict(r) for r in results])
+    else:
+        for r in results:
+            if r.ok:
+                click.echo(f"{r.source} ({r.kind}): ok: {r.found}")
+            else:
+                click.secho(f"{r.source} ({r.kind}): FAILED: {r.error}", fg="red")
+    sys.exit(0 if results and all(r.ok for r in results) else EXIT_FAILED)
+
+
+COMMANDS = (status, partners, sources)

@@ -4,7 +4,15 @@ Source protocol below, never a kind.
 A source is asked to collect what it has that is new; the flow records each story and tells the source
 `done` (recorded: do not offer it again unless it changes) or `reject` (it cannot be published: set it
 aside with the reason, where the newsroom will see it). `read` reads one story by its reference (a path
-for the hot folder), for `wirepub render` and `wirepub validate`.
+for the hot folder), for `wirepub render` and `wirepub validate`. `check` is `wirepub sources check`: connect,
+authenticate, read one, and say what was found.
+
+A source has a `kind` (vocabulary.SourceKind) and an `interval`: None for those looked at on every collect
+(the hot folder, the ingest API's inbox: both cheap), seconds between pulls for the others (WordPress, SQL,
+S3), which the daemon schedules. The kinds (one module each): hotfolder.py (folder), api.py (api),
+superdesk.py (superdesk), wordpress.py, sql.py, s3.py; registry.py builds them from the configuration.
+Shared: storyfiles.py (a story file's bytes into a document: the hot folder and S3), ninjs.py (ninjs 1.x-3.x
+into the story contract: the API and Superdesk).
 """
 
 from __future__ import annotations
@@ -45,6 +53,8 @@ class Memory(Protocol):
 
 class Source(Protocol):
     name: str
+    kind: str
+    interval: float | None   # seconds between pulls; None: at every collect
 
     def collect(self, *, settle: float = 0.0, settled: Collection[str] = (),
                 only: Collection[str] | None = None, progress: Progress | None = None) -> Collected:
@@ -64,4 +74,9 @@ class Source(Protocol):
 
     def reject(self, rejection: Rejection) -> None:
         """Set the story aside with the reason, where the newsroom looks (it is never deleted)."""
+        ...
+
+    def check(self) -> str:
+        """Connect, authenticate, read one: what was found, in a few words. Raises SourceError saying what is
+        wrong and what to do."""
         ...

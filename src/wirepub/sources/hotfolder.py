@@ -41,11 +41,14 @@ log = logging.getLogger("wirepub.sources.hotfolder")
 class HotFolder:
     """A Source (wirepub.sources) reading a folder; refs are the files' paths."""
 
-    name = "folder"
+    kind = "folder"
+    interval: float | None = None
 
     def __init__(self, path: Path, *, rejected: Path, language: str = "en",
                  copyright_holder: str | None = None, copyright_notice: str | None = None,
-                 usage_terms: str | None = None, clock: Clock | None = None, memory: Memory | None = None) -> None:
+                 usage_terms: str | None = None, clock: Clock | None = None, memory: Memory | None = None,
+                 name: str = "folder") -> None:
+        self.name = name
         self.path = path
         self.rejected = rejected
         self.clock = clock or SystemClock()
@@ -139,6 +142,18 @@ class HotFolder:
         except OSError as exc:
             raise SourceError(f"the hot folder {self.path} cannot be read: {exc.strerror or exc}") from None
         return sorted(entries, key=lambda e: e.name)
+
+    def check(self) -> str:
+        """The folder can be listed (and the rejected folder made); how many story files wait in it."""
+        entries = list(self._entries())
+        try:
+            self.rejected.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SourceError(f"the rejected folder {self.rejected} cannot be made: {exc.strerror or exc}") from None
+        if not os.access(self.path, os.W_OK):
+            raise SourceError(f"the hot folder {self.path} is not writable by wirepub: rejected files cannot be "
+                              "moved out of it; give the user wirepub runs as write access")
+        return f"{self.path}: {len(entries)} story file(s) in it"
 
     def done(self, refs: Sequence[str]) -> None:
         """The stories read from these files are recorded: skip each file until it changes."""

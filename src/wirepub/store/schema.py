@@ -144,3 +144,67 @@ held_back = sa.Table(
     sa.Column("message", sa.Text, nullable=False),
     sa.Column("since", UTCDateTime, nullable=False),
 )
+
+# --- sources (v7) ---
+
+# Where a pull source got to (a WordPress site's last modified time, a SQL table's cursor column): one value per
+# source, written by the flow once what came before it is recorded.
+source_cursors = sa.Table(
+    "source_cursors", metadata,
+    sa.Column("source", sa.String(128), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# What the ingest API accepted: recorded here before its 201 goes out, so a crash after it loses nothing; any
+# node's collect takes it up. One row per story id and version, whatever the source: a retry finds its row.
+inbox = sa.Table(
+    "inbox", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.String(128), nullable=False),
+    sa.Column("story_id", sa.String(128), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("document", sa.Text, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),       # vocabulary.InboxState
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.Column("settled_at", UTCDateTime, nullable=True),      # recorded or rejected
+    sa.UniqueConstraint("story_id", "version", name="uq_inbox_story_version"),
+)
+sa.Index("ix_inbox_waiting", inbox.c.state, inbox.c.source, inbox.c.id)
+
+# Objects of an S3 inbox: claimed by one node at a time (until claimed_until), then done or rejected. An object
+# replaced under the same key has another ETag, and is a new claim.
+object_claims = sa.Table(
+    "object_claims", metadata,
+    sa.Column("source", sa.String(128), primary_key=True),
+    sa.Column("key", sa.String(1024), primary_key=True),
+    sa.Column("etag", sa.String(128), primary_key=True),
+    sa.Column("state", sa.String(16), nullable=False),        # vocabulary.ClaimState
+    sa.Column("node", sa.String(128), nullable=False),
+    sa.Column("claimed_until", UTCDateTime, nullable=False),
+    sa.Column("settled_at", UTCDateTime, nullable=True),
+)
+
+# Stories a source offered that could not be published, for `wirepub status` and the status page: source, the
+# item as the source calls it, field and reason. Cleared when the same item is recorded later.
+rejections = sa.Table(
+    "rejections", metadata,
+    sa.Column("source", sa.String(128), primary_key=True),
+    sa.Column("ref", sa.String(1024), primary_key=True),
+    sa.Column("field", sa.String(256), nullable=True),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+)
+sa.Index("ix_rejections_at", rejections.c.at)
+
+# Pictures a Superdesk pushed to its assets endpoint, served back to whoever reads the stories' media URLs.
+assets = sa.Table(
+    "assets", metadata,
+    sa.Column("source", sa.String(128), primary_key=True),
+    sa.Column("media_id", sa.String(256), primary_key=True),
+    sa.Column("media_type", sa.String(128), nullable=False),
+    sa.Column("body", sa.LargeBinary, nullable=False),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+)

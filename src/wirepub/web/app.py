@@ -39,6 +39,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from wirepub.clock import Clock
 from wirepub.statuspage import render_status_page, status_view
 from wirepub.store import Store
+from wirepub.web.ingest import Ingest
 from wirepub.web.security import COOKIE, STATUS, LoopbackHostOnly, RequireScope, TokenAuth
 
 log = logging.getLogger("wirepub.web")
@@ -85,13 +86,15 @@ seconds.</p>
 ANSWERS = {
     401: "a token is needed: Authorization: Bearer TOKEN, or ?token=TOKEN\n",
     404: "not found: try / (the status page), /api/status, /metrics or /healthz\n",
-    405: "only GET is served here\n",
+    405: "this method is not served here (the status page takes GET only; the ingest API: see "
+         "/api/v1/openapi.json)\n",
 }
 
 
 def build_app(*, store: Store, clock: Clock, health: Health, registry: Collector, auth: TokenAuth,
-              loopback_only: bool) -> Starlette:
-    """The app. `loopback_only` (a loopback listen address, no token): requests must name this machine."""
+              loopback_only: bool, ingest: Ingest | None = None) -> Starlette:
+    """The app. `loopback_only` (a loopback listen address, no token): requests must name this machine. With
+    `ingest`, the ingest API's routes too (web/ingest.py)."""
     handlers = _Handlers(store, clock, health, auth.cookie)
     needs_token = [Middleware(RequireScope, needed=STATUS)]
     guard = [Middleware(LoopbackHostOnly)] if loopback_only else []
@@ -101,6 +104,7 @@ def build_app(*, store: Store, clock: Clock, health: Health, registry: Collector
             _Get("/", handlers.page, middleware=needs_token),
             _Get("/api/status", handlers.api_status, middleware=needs_token),
             _Get("/metrics", MetricsApp(registry), middleware=needs_token),
+            *(ingest.routes() if ingest is not None else ()),
         ],
         middleware=[
             Middleware(AccessLog),

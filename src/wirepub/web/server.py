@@ -28,6 +28,7 @@ from wirepub.clock import Clock
 from wirepub.errors import ConfigError, WirepubError
 from wirepub.store import Store
 from wirepub.web.app import Health, build_app
+from wirepub.web.ingest import Ingest
 from wirepub.web.security import TokenAuth, is_loopback
 
 log = logging.getLogger("wirepub.web")
@@ -47,13 +48,13 @@ class WebServer:
     context manager (start on enter, close on exit). `metrics` is the registry /metrics serves."""
 
     def __init__(self, listen: str, *, store: Store, clock: Clock, health: Health, metrics: Collector,
-                 token: str | None = None, idle_timeout: int = IDLE_TIMEOUT) -> None:
+                 token: str | None = None, idle_timeout: int = IDLE_TIMEOUT, ingest: Ingest | None = None) -> None:
         host, port = parse_listen(listen)
         if not token and not is_loopback(host):
             raise ConfigError(f"listen {listen}: {OPEN_TO_NETWORK}")
         _quiet_uvicorn()
         app = build_app(store=store, clock=clock, health=health, registry=metrics, auth=TokenAuth(token),
-                        loopback_only=not token)
+                        loopback_only=not token, ingest=ingest)
         config = uvicorn.Config(
             app, http=_H11, loop="asyncio", ws="none", lifespan="off", interface="asgi3",
             log_config=None, access_log=False, proxy_headers=False, server_header=False,
