@@ -189,6 +189,15 @@ def story_document(doc: Mapping[str, Any], *, origin: str, assets_url: str | Non
         raise StoryError(f"{version!r} is not a version number (1, 2, ...)", file=origin, field="version")
     if status in KILLED:
         out["status"] = "withdrawn"
+    out.update(_texts(doc))
+    out.update(_metadata(doc, assets_url))
+    if out.get("status") == "withdrawn" and not out["body"]:
+        out["body"] = ""
+    return {k: v for k, v in out.items() if v is not None}
+
+def _texts(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """Headline, subheadline, body and summary, from ninjs 1.x's flat fields or 2.x/3.x's lists."""
+    out: dict[str, Any] = {}
     headline = _get(doc, "headline") or _text_of(doc.get("headlines"), ("main", "headline"))
     out["headline"] = headline if headline is not None else _get(doc, "slugline") or ""
     sub = _text_of([h for h in doc.get("headlines") or [] if isinstance(h, dict) and h.get("role")],
@@ -202,17 +211,25 @@ def story_document(doc: Mapping[str, Any], *, origin: str, assets_url: str | Non
     summary = _get(doc, "description_text") or _text_of(doc.get("descriptions"), ("summary", "abstract"))
     if summary:
         out["summary"] = summary
-    simple = {"byline": ("byline", "by"), "language": ("language",), "keywords": ("keywords",),
-              "urgency": ("urgency",), "slug": ("slugline",), "ednote": ("ednote", "edNote"),
-              "credit": ("source", "creditline"), "copyright_holder": ("copyrightholder", "copyrightHolder"),
-              "copyright_notice": ("copyrightnotice", "copyrightNotice"), "usage_terms": ("usageterms", "usageTerms")}
-    for name, keys in simple.items():
+    return out
+
+
+SIMPLE = {"byline": ("byline", "by"), "language": ("language",), "keywords": ("keywords",),
+          "urgency": ("urgency",), "slug": ("slugline",), "ednote": ("ednote", "edNote"),
+          "credit": ("source", "creditline"), "copyright_holder": ("copyrightholder", "copyrightHolder"),
+          "copyright_notice": ("copyrightnotice", "copyrightNotice"), "usage_terms": ("usageterms", "usageTerms")}
+DATES = {"embargo": ("embargoed", "embargoedUntil"), "first_created": ("firstcreated", "firstCreated"),
+         "version_created": ("versioncreated", "versionCreated")}
+
+
+def _metadata(doc: Mapping[str, Any], assets_url: str | None) -> dict[str, Any]:
+    """Everything but the texts: the simple fields, times, dateline, authors, subjects, genre, pictures."""
+    out: dict[str, Any] = {}
+    for name, keys in SIMPLE.items():
         value = _get(doc, *keys)
         if value is not None:
             out[name] = value
-    dates = {"embargo": ("embargoed", "embargoedUntil"), "first_created": ("firstcreated", "firstCreated"),
-             "version_created": ("versioncreated", "versionCreated")}
-    for name, keys in dates.items():
+    for name, keys in DATES.items():
         value = _get(doc, *keys)
         if value is not None:
             out[name] = _date(value)
@@ -232,6 +249,5 @@ def story_document(doc: Mapping[str, Any], *, origin: str, assets_url: str | Non
     media = _media(doc, assets_url)
     if media:
         out["media"] = media
-    if out.get("status") == "withdrawn" and not out["body"]:
-        out["body"] = ""
-    return {k: v for k, v in out.items() if v is not None}
+    return out
+
