@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -124,11 +125,13 @@ class Ledger:
         now + lease_seconds. One statement: PostgreSQL skips rows another node has locked (FOR UPDATE SKIP
         LOCKED); SQLite takes its write lock before reading. A node that dies leaves its leases to expire,
         and then any node takes the work over. due_by (default now) leaves out retries scheduled later."""
-        chosen = claim_query(now, partner=partner, limit=limit, due_by=due_by)
-        until = now + timedelta(seconds=lease_seconds)
+        params = {"b_now": now, "b_due_by": due_by or now, "b_partner": partner, "b_limit": limit,
+                  "b_node": node, "b_until": now + timedelta(seconds=lease_seconds)}
+        with self.engine.connect() as c:   # a read first: an idle node's polls take no write lock
+            if c.execute(_peek(partner is not None), {**params, "b_limit": 1}).first() is None:
+                return []
         with self.engine.begin() as c:
-            ids = list(c.execute(deliveries.update().where(d.id.in_(chosen.scalar_subquery()))
-                                 .values(lease_owner=node, lease_until=until).returning(d.id)).scalars())
+            ids = list(c.execute(_take(partner is not None), params).scalars())
             if not ids:
                 return []
             rows = c.execute(
@@ -346,8 +349,22 @@ class Ledger:
             return int(c.execute(query.values(state=DeliveryState.PENDING, next_attempt_at=now, attempts=0)).rowcount)
 
 
-def claim_query(now: datetime, *, partner: str | None, limit: int,
-                due_by: datetime | None = None) -> sa.Select[Any]:
+@cache
+def _peek(by_partner: bool) -> sa.Select[Any]:
+    """Is anything to claim? (built once, with bound parameters: an idle node polls this every few seconds)"""
+    return claim_query(sa.bindparam("b_now"), partner=sa.bindparam("b_partner") if by_partner else None,
+                       limit=sa.bindparam("b_limit"), due_by=sa.bindparam("b_due_by"), lock=False)
+
+
+@cache
+def _take(by_partner: bool) -> sa.Update:
+    chosen = claim_query(sa.bindparam("b_now"), partner=sa.bindparam("b_partner") if by_partner else None,
+                         limit=sa.bindparam("b_limit"), due_by=sa.bindparam("b_due_by"))
+    return (deliveries.update().where(d.id.in_(chosen.scalar_subquery()))
+            .values(lease_owner=sa.bindparam("b_node"), lease_until=sa.bindparam("b_until")).returning(d.id))
+
+
+def claim_query(now: Any, *, partner: Any, limit: Any, due_by: Any = None, lock: bool = True) -> sa.Select[Any]:
     """The deliveries a claim takes: open, due, not leased, items before feeds, oldest first; a feed only while
     no other copy of its path is in flight. It reads the partial index of open deliveries, never the archive."""
     other = deliveries.alias("other")
@@ -369,14 +386,15 @@ def claim_query(now: datetime, *, partner: str | None, limit: int,
                         ~sa.exists().where(copy, other.c.state.in_(OPEN_STATES)))
     chosen = (
         sa.select(d.id).with_hint(deliveries, "INDEXED BY ix_deliveries_open", "sqlite")
-        .where(OPEN_LITERAL, sa.or_(d.next_attempt_at.is_(None), d.next_attempt_at <= (due_by or now)),
+        .where(OPEN_LITERAL, sa.or_(d.next_attempt_at.is_(None), d.next_attempt_at <= (due_by if due_by is not None else now)),
                sa.or_(d.lease_until.is_(None), d.lease_until < now),
                sa.or_(d.kind != DeliveryKind.FEED, ~in_flight),   # one copy of a feed path in flight at a time
                sa.or_(d.kind.not_in((DeliveryKind.ITEM, DeliveryKind.FEED)), ~media_open),
                sa.or_(d.kind != DeliveryKind.PING, announced))
         .order_by(FEEDS_LAST, d.id).limit(limit)
-        .with_for_update(skip_locked=True)
     )
+    if lock:
+        chosen = chosen.with_for_update(skip_locked=True)
     return chosen.where(d.partner == partner) if partner is not None else chosen
 
 

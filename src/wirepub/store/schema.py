@@ -60,6 +60,8 @@ story_versions = sa.Table(
 )
 sa.Index("ix_story_versions_pending", story_versions.c.released_at, story_versions.c.embargo)
 sa.Index("ix_story_versions_id_lower", story_versions.c.id_lower)
+_KILLS = sa.text("status = 'withdrawn'")
+sa.Index("ix_story_versions_kills", story_versions.c.version_created, sqlite_where=_KILLS, postgresql_where=_KILLS)
 
 documents = sa.Table(
     "documents", metadata,

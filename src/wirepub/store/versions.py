@@ -143,8 +143,11 @@ class Versions:
             sa.or_(sv.embargo.is_(None), sv.embargo <= now),)
         chosen = (sa.select(sv.story_id, sv.version)
                   .where(*WAITING, *when, sa.or_(sv.release_until.is_(None), sv.release_until < now))
-                  .order_by(sv.version_created, sv.story_id, sv.version).limit(limit)
-                  .with_for_update(skip_locked=True))
+                  .order_by(sv.version_created, sv.story_id, sv.version).limit(limit))
+        with self.engine.connect() as c:   # a read first: a collect with nothing due takes no write lock
+            if c.execute(chosen.limit(1)).first() is None:
+                return []
+        chosen = chosen.with_for_update(skip_locked=True)
         with self.engine.begin() as c:
             rows = c.execute(story_versions.update()
                              .where(sa.tuple_(sv.story_id, sv.version).in_(chosen))
@@ -190,7 +193,8 @@ class Versions:
         """How many released kills were made (version_created) at or before `cutoff`."""
         with self.engine.connect() as c:
             return int(c.execute(sa.select(sa.func.count()).select_from(story_versions)
-                                 .where(sv.status == StoryStatus.WITHDRAWN, sv.released_at.is_not(None),
+                                 .with_hint(story_versions, "INDEXED BY ix_story_versions_kills", "sqlite")
+                                 .where(sa.text("story_versions.status = 'withdrawn'"), sv.released_at.is_not(None),
                                         sv.version_created <= cutoff)).scalar_one())
 
     def latest_released(self, limit: int, offset: int = 0, *, withdrawn: bool = False) -> list[StoredVersion]:

@@ -19,10 +19,15 @@ depends_on = None
 
 
 MEDIA = sa.text("kind = 'media'")
+KILLS = sa.text("status = 'withdrawn'")
 
 
 def upgrade() -> None:
     # What a claim asks of pictures: is one of this story's still open here? Only media rows are in it.
+    # How many kill notices have had their time, asked at every collect: kills only, never the archive.
+    if sa.inspect(op.get_bind()).has_table("story_versions"):   # an old store may lack it (created after)
+        op.create_index("ix_story_versions_kills", "story_versions", ["version_created"], sqlite_where=KILLS,
+                        postgresql_where=KILLS)
     op.create_index("ix_deliveries_media", "deliveries", ["partner", "destination", "story_id", "state"],
                     sqlite_where=MEDIA, postgresql_where=MEDIA)
     op.create_table(
