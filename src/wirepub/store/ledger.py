@@ -384,9 +384,10 @@ def claim_query(now: Any, *, partner: Any, limit: Any, due_by: Any = None, lock:
     copy = sa.and_(other.c.partner == d.partner, other.c.sha256 == d.sha256, other.c.kind == DeliveryKind.FEED)
     announced = sa.and_(sa.exists().where(copy, other.c.state == DeliveryState.DELIVERED),
                         ~sa.exists().where(copy, other.c.state.in_(OPEN_STATES)))
+    due = due_by if due_by is not None else now
     chosen = (
         sa.select(d.id).with_hint(deliveries, "INDEXED BY ix_deliveries_open", "sqlite")
-        .where(OPEN_LITERAL, sa.or_(d.next_attempt_at.is_(None), d.next_attempt_at <= (due_by if due_by is not None else now)),
+        .where(OPEN_LITERAL, sa.or_(d.next_attempt_at.is_(None), d.next_attempt_at <= due),
                sa.or_(d.lease_until.is_(None), d.lease_until < now),
                sa.or_(d.kind != DeliveryKind.FEED, ~in_flight),   # one copy of a feed path in flight at a time
                sa.or_(d.kind.not_in((DeliveryKind.ITEM, DeliveryKind.FEED)), ~media_open),
