@@ -214,7 +214,7 @@ def bench_ledger(scratch: Path, pushes: int = 30) -> None:
             sites.write_stories(root / "stories", i, 1)
             run_measured(["push"], root)
             store = Store(url)
-            sizes.append(store.ledger.size_bytes() or 0)
+            sizes.append(store.upkeep.size_bytes() or 0)
             store.close()
         per_push = (sizes[-1] - sizes[pushes // 3]) / (pushes - pushes // 3 - 1)
         print(f"  {label}: {per_push / 1000:6.1f} kB per push; a year at 1,000 stories a day: "

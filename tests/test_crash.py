@@ -134,9 +134,9 @@ def bucket_items(endpoint: str, bucket: str) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class KillMoment:
-    """When to SIGKILL one push: `seconds` after it starts; or, with `requests`, just after the receiver has
-    seen that many more requests (mid-delivery), and then `seconds` more."""
-    seconds: float
+    """When to SIGKILL one push: `delay` seconds after it starts; or, with `requests`, just after the receiver
+    has seen that many more requests (mid-delivery), and then `delay` seconds more. Drawn from the seed."""
+    delay: float
     requests: int | None = None
 
 
@@ -146,10 +146,10 @@ def kill_schedule(seed: int) -> Iterator[KillMoment]:
     rng = random.Random(seed)
     while True:
         if rng.random() < 0.5:
-            yield KillMoment(seconds=rng.uniform(0.05, 1.5))
+            yield KillMoment(delay=rng.uniform(0.05, 1.5))
         else:
             requests = rng.randint(1, WAVE + 1)
-            yield KillMoment(seconds=rng.uniform(0, 0.03), requests=requests)
+            yield KillMoment(delay=rng.uniform(0, 0.03), requests=requests)
 
 
 def kill_at(proc: subprocess.Popen[bytes], receiver: Receiver, moment: KillMoment) -> bool:
@@ -157,13 +157,13 @@ def kill_at(proc: subprocess.Popen[bytes], receiver: Receiver, moment: KillMomen
     deadline = time.monotonic() + RUN_LIMIT
     if moment.requests is None:
         with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=moment.seconds)
+            proc.wait(timeout=moment.delay)
     else:
         seen = len(receiver.requests)
         while (proc.poll() is None and len(receiver.requests) < seen + moment.requests
                and time.monotonic() < deadline):
             time.sleep(0.002)
-        time.sleep(moment.seconds)
+        time.sleep(moment.delay)
     if proc.poll() is not None:
         return False
     proc.send_signal(signal.SIGKILL)
@@ -206,10 +206,11 @@ def test_the_same_seed_gives_the_same_kill_moments() -> None:
     first = list(islice(kill_schedule(1234), 200))
     assert first == list(islice(kill_schedule(1234), 200))
     assert first != list(islice(kill_schedule(1235), 200))
-    # Both kinds of moment, each within its bounds, so that a seed replays kills at the same points of a run.
+    # Both kinds of moment, each within its bounds, so that a seed replays kills at the same points of a run
+    # (these are the drawn delays, not times measured).
     assert {m.requests is None for m in first} == {True, False}
-    assert all(0.05 <= m.seconds <= 1.5 for m in first if m.requests is None)
-    assert all(1 <= m.requests <= WAVE + 1 and 0 <= m.seconds <= 0.03 for m in first if m.requests is not None)
+    assert all(0.05 <= m.delay <= 1.5 for m in first if m.requests is None)
+    assert all(1 <= m.requests <= WAVE + 1 and 0 <= m.delay <= 0.03 for m in first if m.requests is not None)
 
 
 def test_a_failure_names_its_seed_and_how_to_replay_it() -> None:

@@ -266,5 +266,5 @@ def test_replaced_feed_copies_are_forgotten_after_their_retention_and_items_neve
         kept = set(c.execute(sa.select(documents.c.sha256)).scalars())
     assert set(items) <= kept                                           # items' bytes are never forgotten
     assert ws.store.ledger.resend("s0", now=ws.clock.now()) == 1 and ws.push().ok   # resendable, byte for byte
-    assert ws.store.ledger.size_bytes() > 0
+    assert ws.store.upkeep.size_bytes() > 0
     ws.store.close()

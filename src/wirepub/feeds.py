@@ -56,14 +56,14 @@ class Feeds:
     def rebuild(self, now: datetime, report: PushReport) -> list[NewDelivery]:
         """Every feed of every partner, as ledger rows for Feeds.admit, if a version was released since the
         last rebuild, the feeds' shape changed or a kill notice has had its time; [] otherwise."""
-        as_of = f"{self.store.ledger.releases()}|{self.shape}|{self._notices_over(now)}"
-        if self.store.ledger.feeds_as_of() == as_of:
+        as_of = f"{self.store.upkeep.releases()}|{self.shape}|{self._notices_over(now)}"
+        if self.store.upkeep.feeds_as_of() == as_of:
             return []
         out: list[NewDelivery] = []
         for partner in self.partners:
             out += self._partner_feeds(partner, now, report)
         if not report.failures:
-            self.store.ledger.feeds_built(as_of)
+            self.store.upkeep.feeds_built(as_of)
         return out
 
     def _partner_feeds(self, partner: Partner, now: datetime, report: PushReport) -> list[NewDelivery]:
@@ -150,11 +150,11 @@ class Feeds:
     def prune(self, retention: float, now: datetime) -> int:
         """At most once an hour (across nodes: the time is in the store), forget the bytes of feed copies
         older than `retention` seconds that a newer copy replaced. Returns how many were forgotten."""
-        last = self.store.ledger.last_pruned()
+        last = self.store.upkeep.last_pruned()
         if last is not None and now - last < timedelta(hours=1):
             return 0
-        self.store.ledger.pruned(now)
-        removed = self.store.ledger.prune_feed_bodies(now - timedelta(seconds=retention))
+        self.store.upkeep.pruned(now)
+        removed = self.store.upkeep.prune_feed_bodies(now - timedelta(seconds=retention))
         if removed:
             log.info("old feed copies forgotten", extra=facts(documents=removed, retention_seconds=retention))
         return removed

@@ -34,7 +34,7 @@ class Status:
 def _status(store: Store, now: datetime) -> Status:
     return Status(now, store.reads.status(now), store.reads.failed_versions(),
                   [{"kind": n.kind, "subject": n.subject, "node": n.node, "message": n.message, "since": n.first_at}
-                   for n in store.notices.all()], store.ledger.size_bytes(),
+                   for n in store.notices.all()], store.upkeep.size_bytes(),
                   [{"source": r.source, "ref": r.ref, "field": r.field, "reason": r.reason, "at": r.at}
                    for r in store.rejections.recent()],
                   [dataclasses.asdict(h) for h in store.holds.all()])

@@ -8,6 +8,7 @@ One concern per module, each reached through the Store:
   locks.py      locks between processes (store.locks)    notices.py  what a node says is wrong (store.notices)
   holds.py      stories a partner profile holds back (store.holds)
   source_items.py  what each source has read, by fingerprint (store.source_items)
+  upkeep.py     old feed copies forgotten, counts and marks in wirepub_meta, the store's size (store.upkeep)
   sources.py    what sources keep: cursors, the ingest API's inbox, S3 claims, rejections, assets
 The store holds no business rule: what to record, what goes where and what supersedes what is decided by
 the flow (publisher, routing, feeds) and handed to it.
@@ -33,6 +34,7 @@ from wirepub.store.schema import deliveries, documents, story_versions
 from wirepub.store.source_items import SourceItems
 from wirepub.store.sources import Assets, Claims, Cursors, Inbox, InboxEntry, Rejections, StoredRejection
 from wirepub.store.trouble import store_error
+from wirepub.store.upkeep import Upkeep
 from wirepub.store.versions import Versions
 
 __all__ = ["SCHEMA_VERSION", "DueDelivery", "FeedCopy", "HeldRow", "InboxEntry", "Known", "Ledger", "LedgerBatch",
@@ -68,6 +70,7 @@ class Store:
         self.notices = Notices(self.engine)
         self.holds = Holds(self.engine)
         self.source_items = SourceItems(self.engine)
+        self.upkeep = Upkeep(self.engine)
         self.cursors = Cursors(self.engine)
         self.inbox = Inbox(self.engine)
         self.claims = Claims(self.engine)
