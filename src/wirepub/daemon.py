@@ -249,6 +249,9 @@ class Daemon:
                 if whole:
                     self._next_rescan = time.monotonic() + self.settings.rescan
                 self._sources_said(report, names)
+                if report.unsettled:   # files still being written (a restart mid-drop): looked at again, not left
+                    self._give_back(set(report.unsettled), set())   # for the next whole look, minutes away
+                    self._look_once_settled()
             else:
                 self._give_back(touched, settled)   # another node read the sources: this one's look is still due
                 with self._pulls_lock:
@@ -318,16 +321,18 @@ class Daemon:
     def _watch(self) -> None:
         """Collect at once when a story file is complete in the hot folder; look again once one still being
         written has been still for the settle time."""
-        def touched() -> None:
-            self.scheduler.add_job(self.collect_wanted.set, DateTrigger(
-                self.clock.now() + timedelta(seconds=self.config.settle + 0.05)), id="settle", replace_existing=True)
-
-        watch = FolderWatch(self.config.source_path, on_settled=self.collect_wanted.set, on_touched=touched)
+        watch = FolderWatch(self.config.source_path, on_settled=self.collect_wanted.set,
+                            on_touched=self._look_once_settled)
         if watch.start():
             self.watch = watch
         else:
             log.warning("collecting by looking at the whole hot folder every interval instead",
                         extra=facts(seconds=self.settings.interval))
+
+    def _look_once_settled(self) -> None:
+        """A collect once a file seen changing has been still for the settle time."""
+        self.scheduler.add_job(self.collect_wanted.set, DateTrigger(
+            self.clock.now() + timedelta(seconds=self.config.settle + 0.05)), id="settle", replace_existing=True)
 
     # --- health -------------------------------------------------------------------------------------
 

@@ -53,6 +53,7 @@ class Intake:
             time.sleep(min(0.25, settle / 4 or 0.25))
             collected = self.source.collect(settle=settle, settled=settled, only=collected.unsettled)
             recorded += self._record(collected, report)
+        report.unsettled += collected.unsettled
         for ref in collected.unsettled if wait else ():
             report.warnings.append(f"{ref}: still being written (changed in the last {settle:g} s); left for the "
                                    "next run")

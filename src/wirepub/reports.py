@@ -23,6 +23,7 @@ class PushReport:
     destinations: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)   # wall time per stage: collect, deliver
     source_errors: dict[str, str] = field(default_factory=dict)   # sources that could not be read at all
+    unsettled: list[str] = field(default_factory=list)    # files maybe still being written: look again later
 
     @property
     def ok(self) -> bool:
