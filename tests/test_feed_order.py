@@ -71,3 +71,56 @@ def test_retry_dead_never_sends_an_older_feed_over_a_newer_one(tmp_path, scripte
     last = [p for p in scripted.seen if p.path == "feeds/rss.xml"][-1]
     assert b"urn:newsml:wirepub.example:b" in last.data                  # the partner keeps the newest
     ws.store.close()
+
+
+class Killed(BaseException):
+    """The process's death at one exact line, which a unit test cannot cause otherwise (tests/test_crash.py
+    kills real pushes at random moments, and found this one: seed 20261125)."""
+
+
+def test_a_push_killed_between_building_the_feeds_and_admitting_them_builds_them_again(tmp_path, story_doc,
+                                                                                       monkeypatch):
+    """Before: the mark 'feeds built as of release N' was written before the feeds' rows reached the ledger;
+    killed in between, every later push saw nothing new and the partner never got the feed."""
+    from wirepub.feeds import Feeds
+    from wirepub.publisher import Publisher
+    from wirepub.reports import PushReport
+
+    ws = Workspace(tmp_path, {"partners": [{"name": "p", "formats": ["rss"], "destinations": ["public"]}]})
+    ws.drop("a.json", story_doc(id="a"))
+
+    def dies(batch: object, row: NewDelivery) -> None:
+        raise Killed
+
+    with monkeypatch.context() as m:
+        m.setattr(Feeds, "admit", staticmethod(dies))
+        try:
+            Publisher(ws.config, ws.store, clock=ws.clock).collect(PushReport())
+        except Killed:
+            pass
+        else:
+            raise AssertionError("the feeds were never admitted, so the kill never came")
+    report = ws.push()                                          # the next run, in a new process
+    assert report.ok, report
+    assert b"wirepub.example:a</guid>" in ws.read("feeds/rss.xml")
+    ws.store.close()
+
+
+def test_a_copy_superseded_in_the_hands_of_a_process_that_died_does_not_hold_the_newer_one_back(tmp_path,
+                                                                                                scripted):  # noqa: F811
+    """Before: giving back a dead process's leases left those on superseded copies, and the newer copy of the
+    path waited for them to run out (daemon.lease, a minute): the crash test's last pushes left feeds undelivered."""
+    from wirepub.feeds import Feeds
+    from wirepub.queues import release_orphaned_leases
+
+    ws = workspace_with(tmp_path, **one_partner(formats=("rss",)))
+    now = ws.clock.now()
+    with ws.store.ledger.batch(now) as b:
+        Feeds.admit(b, feed_row(ws, b"<rss>old</rss>"))
+    [old] = ws.store.ledger.claim("push-killed", now, lease_seconds=60)     # in flight when its push was killed
+    with ws.store.ledger.batch(now) as b:
+        Feeds.admit(b, feed_row(ws, b"<rss>new</rss>"))                     # the next push supersedes it
+    assert release_orphaned_leases(ws.store, "push-killed", now) == ["push-killed"]
+    [new] = ws.store.ledger.claim("next-push", now, lease_seconds=60)        # goes at once
+    assert new.id != old.id and ws.store.ledger.document_body(new.sha256) == b"<rss>new</rss>"
+    ws.store.close()

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -43,6 +44,12 @@ log = logging.getLogger("wirepub.feeds")
 PAGE = 200   # versions read from the store at a time while filling a partner's feed
 
 
+@dataclass(frozen=True)
+class FeedsBuilt:
+    rows: list[NewDelivery]   # the feeds' documents (and pings), as ledger rows
+    as_of: str | None         # what they were built as of, to be marked with them; None: build again next time
+
+
 class Feeds:
     def __init__(self, partners: Sequence[Partner], store: Store, renderer: Renderer,
                  story_of: Callable[[StoredVersion], Story], *, channel: Channel, shape: str = "") -> None:
@@ -53,18 +60,18 @@ class Feeds:
         self.channel = channel
         self.shape = shape   # what the feeds look like apart from their stories: changed, they are rebuilt
 
-    def rebuild(self, now: datetime, report: PushReport) -> list[NewDelivery]:
+    def rebuild(self, now: datetime, report: PushReport) -> FeedsBuilt:
         """Every feed of every partner, as ledger rows for Feeds.admit, if a version was released since the
-        last rebuild, the feeds' shape changed or a kill notice has had its time; [] otherwise."""
+        last rebuild, the feeds' shape changed or a kill notice has had its time; nothing otherwise. The
+        build's as_of goes into the ledger with its rows (LedgerBatch.feeds_built); none if a feed failed,
+        so the next round tries again."""
         as_of = f"{self.store.upkeep.releases()}|{self.shape}|{self._notices_over(now)}"
         if self.store.upkeep.feeds_as_of() == as_of:
-            return []
+            return FeedsBuilt([], None)
         out: list[NewDelivery] = []
         for partner in self.partners:
             out += self._partner_feeds(partner, now, report)
-        if not report.failures:
-            self.store.upkeep.feeds_built(as_of)
-        return out
+        return FeedsBuilt(out, None if report.failures else as_of)
 
     def _partner_feeds(self, partner: Partner, now: datetime, report: PushReport) -> list[NewDelivery]:
         feed_formats = partner.formats_of(FormatKind.FEED)

@@ -144,12 +144,14 @@ class Publisher:
         return recorded
 
     def _rebuild_feeds(self, now: datetime, report: PushReport) -> None:
-        feed_rows = self.feeds.rebuild(now, report)
-        if feed_rows:
-            self._remember(feed_rows)
+        built = self.feeds.rebuild(now, report)
+        if built.rows or built.as_of:
+            self._remember(built.rows)
             with self.store.ledger.batch(now) as batch:
-                for row in feed_rows:
+                for row in built.rows:
                     Feeds.admit(batch, row)
+                if built.as_of:
+                    batch.feeds_built(built.as_of)
         self.feeds.prune(self.config.feed_retention, now)
 
     def _release_claimed(self, now: datetime, report: PushReport, stages: Progress, *, early: bool) -> None:

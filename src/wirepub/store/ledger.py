@@ -107,6 +107,13 @@ class LedgerBatch:
     def embargo_sent(self, versions: Sequence[tuple[str, int]]) -> None:
         mark(self.c, "embargo_sent_at", versions, self.now)
 
+    def feeds_built(self, as_of: str) -> None:
+        """The feeds' rows in this batch were built as of `as_of` (Feeds.rebuild): written with those rows, so a
+        process killed between building the feeds and admitting them builds them again."""
+        insert = (postgresql.insert if self.c.dialect.name == "postgresql" else sqlite.insert)(meta)
+        self.c.execute(insert.values(key="feeds_as_of", value=as_of).on_conflict_do_update(
+            index_elements=[meta.c.key], set_={"value": as_of}))
+
 
 class Ledger:
     def __init__(self, engine: Engine) -> None:
@@ -150,8 +157,10 @@ class Ledger:
                           .values(lease_until=now + timedelta(seconds=lease_seconds)))
 
     def release_leases(self, node: str, ids: Sequence[int] | None = None) -> None:
-        """Give back work this node took and will not attempt (shutting down): others take it at once."""
-        query = deliveries.update().where(d.lease_owner == node, d.state.in_(OPEN_STATES))
+        """Give back work this node took and will not attempt (shutting down, or gone): others take it at once.
+        Copies of a feed superseded while leased give their lease back too: kept, they would hold the newer
+        copy of their path back (one in flight at a time) until the lease ran out."""
+        query = deliveries.update().where(d.lease_owner == node)
         with self.engine.begin() as c:
             if ids is None:
                 c.execute(query.values(lease_owner=None, lease_until=None))

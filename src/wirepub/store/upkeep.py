@@ -63,9 +63,6 @@ class Upkeep:
         """What the feeds in the ledger were last built as of (Feeds.rebuild says what that means)."""
         return self._meta("feeds_as_of")
 
-    def feeds_built(self, as_of: str) -> None:
-        self._set_meta("feeds_as_of", as_of)
-
     def _meta(self, key: str) -> str | None:
         with self.engine.connect() as c:
             value = c.execute(sa.select(meta.c.value).where(meta.c.key == key)).scalar()
