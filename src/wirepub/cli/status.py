@@ -10,6 +10,7 @@ import click
 
 from wirepub import app
 from wirepub.cli.common import EXIT_FAILED, Context, command_config_option, fail, print_json
+from wirepub.config import Config
 from wirepub.errors import WirepubError
 from wirepub.urls import shown
 
@@ -74,13 +75,8 @@ def _print_status(result: app.Status) -> None:
 @click.pass_context
 def partners(ctx: click.Context) -> None:
     """List the configured partners (`wirepub partners check` tries each destination)."""
-    if ctx.invoked_subcommand is not None:
-        return
-    try:
-        config = ctx.find_object(Context).config  # type: ignore[union-attr]
-    except WirepubError as exc:
-        fail(str(exc))
-    for p in config.partners:
+    config = _listing_config(ctx)
+    for p in config.partners if config is not None else ():
         click.echo(f"{p.name}: {', '.join(p.formats)}")
         for d in p.destinations:
             click.echo(f"  -> {shown(d.url)}")
@@ -115,13 +111,8 @@ def partners_check(obj: Context, as_json: bool) -> None:
 @click.pass_context
 def sources(ctx: click.Context) -> None:
     """List the configured sources (`wirepub sources check` tries each: connect, authenticate, read one)."""
-    if ctx.invoked_subcommand is not None:
-        return
-    try:
-        config = ctx.find_object(Context).config  # type: ignore[union-attr]
-    except WirepubError as exc:
-        fail(str(exc))
-    for s in config.sources:
+    config = _listing_config(ctx)
+    for s in config.sources if config is not None else ():
         where = s.options.get("path") or s.options.get("url") or s.options.get("bucket") or ""
         every = f", every {s.options['interval']:g} s" if "interval" in s.options else ""
         click.echo(f"{s.name}: {s.kind}{every}" + (f"  {shown(str(where))}" if where else ""))
@@ -147,6 +138,16 @@ def sources_check(obj: Context, name: str | None, as_json: bool) -> None:
             else:
                 click.secho(f"{r.source} ({r.kind}): FAILED: {r.error}", fg="red")
     sys.exit(0 if results and all(r.ok for r in results) else EXIT_FAILED)
+
+
+def _listing_config(ctx: click.Context) -> Config | None:
+    """The config a group lists when run on its own; None when one of its commands runs instead."""
+    if ctx.invoked_subcommand is not None:
+        return None
+    try:
+        return ctx.find_object(Context).config  # type: ignore[union-attr]
+    except WirepubError as exc:
+        fail(str(exc))
 
 
 COMMANDS = (status, partners, sources)
