@@ -56,7 +56,8 @@ from wirepub_testkit.servers.s3 import REGION, MotoServer, dummy_aws_env
 
 FORMAT = "newsml-g2"
 S3_PREFIX = "wire"
-TARGET = 0.70
+TARGET = 0.90        # issue 13, item 7: deliveries at 0.9x the bare ceiling ...
+PUSH_TARGET = 0.80   # ... and the whole push at 0.8x
 SETUPS = ("mixed", "s3", "https")
 WARMUP_STORIES = 20
 
@@ -457,7 +458,8 @@ def print_table(rows: list[dict[str, Any]], args: argparse.Namespace, concurrenc
     print(header)
     print("-" * len(header))
     for r in rows:
-        ok = "" if r["ratio_delivery"] >= TARGET else "  < 70%"
+        ok = "" if r["ratio_delivery"] >= TARGET else f"  deliver < {TARGET:.0%}"
+        ok += "" if r["ratio_push"] >= PUSH_TARGET else f"  push < {PUSH_TARGET:.0%}"
         print(f"{r['setup']:<7} {r['deliveries']:>10} {r['wirepub_delivery_per_s']:>18.0f} "
               f"{r['wirepub_push_per_s']:>15.0f} {r['ceiling_per_s']:>10.0f} {r['ratio_delivery']:>15.0%} "
               f"{r['ratio_push']:>13.0%}  {r['ratios_per_round']}{ok}")
@@ -465,7 +467,7 @@ def print_table(rows: list[dict[str, Any]], args: argparse.Namespace, concurrenc
     print("deliver/s: the delivery phase (the Deliverer: due query, transports, ledger bookkeeping) per second; "
           "push/s: the whole push (intake, render, validate, enqueue, deliver).")
     print(f"Target: wirepub's delivery phase at >= {TARGET:.0%} of the ceiling (bare boto3 put_object and httpx "
-          "POST of the same bytes, same destinations, same concurrency).")
+          f"POST of the same bytes, same destinations, same concurrency), the whole push at >= {PUSH_TARGET:.0%}.")
     for r in rows:
         for e in r["errors"]:
             print(f"  {r['setup']}: {e}")
