@@ -10,6 +10,7 @@ One concern per module, each reached through the Store:
   source_items.py  what each source has read, by fingerprint (store.source_items)
   upkeep.py     old feed copies forgotten, counts and marks in wirepub_meta, the store's size (store.upkeep)
   sources.py    what sources keep: cursors, the ingest API's inbox, S3 claims, rejections, assets
+  hints.py      SQLite made to obey the index hints of the queries that must not read the archive
 The store holds no business rule: what to record, what goes where and what supersedes what is decided by
 the flow (publisher, routing, feeds) and handed to it.
 """
@@ -23,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from wirepub.errors import ConfigError
+from wirepub.store.hints import honour_index_hints
 from wirepub.store.holds import HeldRow, Holds
 from wirepub.store.ledger import Ledger, LedgerBatch
 from wirepub.store.locks import Locks
@@ -58,6 +60,7 @@ class Store:
             raise ConfigError(f"store URL cannot be used: {exc}", key="store.url") from None
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+            honour_index_hints(self.engine)
         try:
             migrate(self.engine, shown_url(url))
         except sa.exc.SQLAlchemyError as exc:

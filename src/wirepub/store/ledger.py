@@ -320,8 +320,9 @@ def claim_query(now: Any, *, partner: Any, limit: Any, due_by: Any = None, lock:
         sa.or_(d.kind == DeliveryKind.FEED, media.c.story_id == d.story_id)).exists())
     # A WebSub ping goes once the feed copy it announces is delivered everywhere it goes.
     copy = sa.and_(other.c.partner == d.partner, other.c.sha256 == d.sha256, other.c.kind == DeliveryKind.FEED)
-    announced = sa.and_(sa.exists().where(copy, other.c.state == DeliveryState.DELIVERED),
-                        ~sa.exists().where(copy, other.c.state.in_(OPEN_STATES)))
+    by_sha = sa.select(other.c.id).with_hint(other, "INDEXED BY ix_deliveries_sha", "sqlite")   # not by state
+    announced = sa.and_(by_sha.where(copy, other.c.state == DeliveryState.DELIVERED).exists(),
+                        ~by_sha.where(copy, other.c.state.in_(OPEN_STATES)).exists())
     due = due_by if due_by is not None else now
     chosen = (
         sa.select(d.id).with_hint(deliveries, "INDEXED BY ix_deliveries_open", "sqlite")
