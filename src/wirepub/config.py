@@ -34,6 +34,7 @@ from wirepub.vocabulary import EmbargoPolicy, OnKill, OnKillFeed, SourceKind
 CONFIG_ENV = "WIREPUB_CONFIG"
 STORE_ENV = "WIREPUB_STORE_URL"   # overrides store.url: where a database password belongs
 DEFAULT_NAME = "wirepub.toml"
+DEFAULT_FEED_RETENTION = 7 * 86_400   # seconds: a week of replaced feed copies kept (store.feed_retention)
 NOTICE_TEMPLATES = ("kill-notice", "correction")   # partners.templates keys besides format names
 OFFICIAL_SCHEMA_KEYS = {"newsml-g2": "newsml_g2_xsd", "jsonfeed": "jsonfeed_schema", "ninjs": "ninjs_schemas",
                         "atom": "atom_rng"}
@@ -118,7 +119,7 @@ class Config:
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
     path: Path | None = None  # the file it came from; None for the embedded defaults
     settle: float = 3.0       # seconds a story file must be left unchanged before it is read
-    feed_retention: float = 7 * 86_400   # seconds the bytes of a replaced feed copy are kept
+    feed_retention: float = DEFAULT_FEED_RETENTION   # seconds the bytes of a replaced feed copy are kept
     warnings: tuple[str, ...] = ()   # what is unsafe in it (transports.unsafe): said by push, run, partners check
     sources: tuple[SourceSettings, ...] = ()   # every source; the first folder one is source_path's
 
@@ -318,7 +319,7 @@ def build_config(raw: dict[str, Any], *, base_dir: Path, path: Path | None) -> C
         daemon=DaemonSettings(**raw.get("daemon", {})),
         path=path,
         settle=float(folder.options.get("settle", 3.0)),
-        feed_retention=float(raw.get("store", {}).get("feed_retention", 7 * 86_400)),
+        feed_retention=float(raw.get("store", {}).get("feed_retention", DEFAULT_FEED_RETENTION)),
         warnings=tuple(f"partner {p.name}: {w}" for p in partners for d in p.destinations if (w := unsafe(d))),
         sources=sources,
     )
