@@ -124,7 +124,7 @@ class Feeds:
         limit = max_items or self.channel.max_items
         chosen: list[Story] = []
         offset = 0
-        page_size = max(limit, PAGE)
+        page_size = limit   # a feed whose partner takes every story fills from its first page; then pages of PAGE
         notices = partner.kill_notice_hours > 0 and partner.on_kill_feed == "notice"
         while len(chosen) < limit:
             page = self.store.versions.latest_released(limit=page_size, offset=offset, withdrawn=notices)
@@ -136,6 +136,7 @@ class Feeds:
             if len(page) < page_size:
                 break
             offset += len(page)
+            page_size = max(limit, PAGE)
         return chosen[:limit]
 
     def _notices_over(self, now: datetime) -> str:

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 from wirepub.errors import ConfigError
 from wirepub.store.schema import meta, metadata
 
-SCHEMA_VERSION = 7           # the newest revision, "v<N>"; also written to wirepub_meta for older wirepubs
+SCHEMA_VERSION = 8           # the newest revision, "v<N>"; also written to wirepub_meta for older wirepubs
 UPGRADE_LOCK = 0x77697265    # 'wire': one process upgrades a PostgreSQL store at a time
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

@@ -62,6 +62,9 @@ sa.Index("ix_story_versions_pending", story_versions.c.released_at, story_versio
 sa.Index("ix_story_versions_id_lower", story_versions.c.id_lower)
 _KILLS = sa.text("status = 'withdrawn'")
 sa.Index("ix_story_versions_kills", story_versions.c.version_created, sqlite_where=_KILLS, postgresql_where=_KILLS)
+_RELEASED = sa.text("released_at IS NOT NULL")   # what feeds hold, newest first (Versions.latest_released)
+sa.Index("ix_story_versions_released", story_versions.c.version_created, story_versions.c.story_id,
+         sqlite_where=_RELEASED, postgresql_where=_RELEASED)
 
 documents = sa.Table(
     "documents", metadata,
