@@ -21,9 +21,12 @@ RELEASED = sa.text("released_at IS NOT NULL")
 
 
 def upgrade() -> None:
+    if not sa.inspect(op.get_bind()).has_table("story_versions"):   # an old store may lack it (created after)
+        return
     op.create_index("ix_story_versions_released", "story_versions", ["version_created", "story_id"],
                     sqlite_where=RELEASED, postgresql_where=RELEASED)
 
 
 def downgrade() -> None:
-    op.drop_index("ix_story_versions_released", table_name="story_versions")
+    if sa.inspect(op.get_bind()).has_table("story_versions"):
+        op.drop_index("ix_story_versions_released", table_name="story_versions")
