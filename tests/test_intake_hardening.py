@@ -128,6 +128,19 @@ def test_push_waits_for_a_file_still_being_written(tmp_path):
     ws.store.close()
 
 
+def test_a_file_dated_in_the_future_is_read_now_not_on_that_date(tmp_path):
+    """A file copied from a machine whose clock runs a day ahead (or touched into the future) is no writer at
+    work. Before: it was 'still being written' until its date came, every push said so, and it never went out."""
+    ws = Workspace(tmp_path, {"source": {"settle": 3}})
+    ahead = ws.drop("ahead.json", doc("ahead"))
+    tomorrow = time.time() + 86_400
+    os.utime(ahead, (tomorrow, tomorrow))
+    report = PushReport()
+    Publisher(ws.config, ws.store, clock=SystemClock()).collect(report, settle=3)
+    assert report.new == [("ahead", 1)] and report.unsettled == []
+    ws.store.close()
+
+
 def test_the_daemon_looks_again_at_short_json_written_just_now(tmp_path):
     """A file the watch saw closed (a writer that closes and reopens) with JSON that stops short and a recent
     modification time is looked at again, not rejected; an old one is rejected."""

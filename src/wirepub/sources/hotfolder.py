@@ -87,7 +87,9 @@ class HotFolder:
             if print_ in seen:
                 out.unchanged += 1   # read and recorded before, unchanged since: read once
                 continue
-            young = settle > 0 and now - st.st_mtime < settle
+            # Changed in the last `settle` seconds; a time further ahead than that is a skewed clock or a touch
+            # into the future, not a writer at work, and is judged now rather than waited for until that time.
+            young = settle > 0 and -settle < now - st.st_mtime < settle
             if young and ref not in settled:
                 out.unsettled.append(ref)
                 continue
