@@ -14,13 +14,10 @@ Placeholders: {id}, {version}, {headline}, {language}, {url}, {slug}, {byline}, 
 
 from __future__ import annotations
 
-import string
 from collections.abc import Mapping
 from typing import Any
 
 from wirepub.story import Story
-
-PLACEHOLDERS = ("id", "version", "headline", "language", "url", "slug", "byline", "guid")
 
 
 def apply_map(doc: dict[str, Any], ops: Mapping[str, Any], story: Story | None, guid: str = "") -> dict[str, Any]:
@@ -36,12 +33,6 @@ def apply_map(doc: dict[str, Any], ops: Mapping[str, Any], story: Story | None, 
     for path, value in ops.get("set", {}).items():
         _put(doc, path, _fill(value, story, guid))
     return doc
-
-
-def placeholders_in(value: Any) -> set[str]:
-    if not isinstance(value, str):
-        return set()
-    return {name for _, name, _, _ in string.Formatter().parse(value) if name}
 
 
 def _fill(value: Any, story: Story | None, guid: str) -> Any:

@@ -60,9 +60,6 @@ class SuperdeskSource(ApiSource):
 
     # --- pictures --------------------------------------------------------------------------------------------
 
-    def has_asset(self, media_id: str) -> bool:
-        return self.store.assets.has(self.name, media_id)
-
     def asset(self, media_id: str) -> tuple[str, bytes] | None:
         return self.store.assets.get(self.name, media_id)
 

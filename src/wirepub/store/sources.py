@@ -82,11 +82,6 @@ class Inbox:
             rows = c.execute(sa.select(inbox).where(ib.story_id == story_id).order_by(ib.version)).all()
         return [_entry(r) for r in rows]
 
-    def latest_version(self, story_id: str) -> int | None:
-        with self.engine.connect() as c:
-            value = c.execute(sa.select(sa.func.max(ib.version)).where(ib.story_id == story_id)).scalar()
-        return None if value is None else int(value)
-
     def waiting(self, source: str, limit: int) -> list[InboxEntry]:
         """Queued rows of this source, oldest first."""
         with self.engine.connect() as c:
@@ -221,11 +216,6 @@ class Assets:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-
-    def has(self, source: str, media_id: str) -> bool:
-        with self.engine.connect() as c:
-            return c.execute(sa.select(assets.c.media_id).where(assets.c.source == source,
-                                                                assets.c.media_id == media_id)).first() is not None
 
     def put(self, source: str, media_id: str, media_type: str, body: bytes, now: datetime) -> None:
         with self.engine.begin() as c:

@@ -23,11 +23,6 @@ class Versions:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def content_hash_of(self, story_id: str, version: int) -> str | None:
-        with self.engine.connect() as c:
-            row = c.execute(sa.select(sv.content_hash).where(sv.story_id == story_id, sv.version == version)).first()
-        return row.content_hash if row else None
-
     def record(self, new: NewVersion, now: datetime) -> str | None:
         """Insert a version unless one with its id and number exists; returns the content hash recorded
         before (None if this one is new). A version that failed to render and was never released is
@@ -177,12 +172,6 @@ class Versions:
     def held(self, now: datetime) -> list[StoredVersion]:
         """Versions waiting for their embargo."""
         return self._select(sa.select(story_versions).where(*WAITING, sv.embargo > now).order_by(sv.embargo))
-
-    def embargoed_unsent(self, now: datetime) -> list[StoredVersion]:
-        """Held versions not yet sent early to the partners trusted with embargoed copy."""
-        return self._select(sa.select(story_versions)
-                            .where(*WAITING, sv.embargo > now, sv.embargo_sent_at.is_(None))
-                            .order_by(sv.embargo))
 
     def next_embargo(self, now: datetime) -> datetime | None:
         """The earliest time a held version may go."""

@@ -219,7 +219,6 @@ class HTTPTransport:
         verify: ssl.SSLContext | bool = True
         if self.scheme == "https":
             verify, self.ca_file = ca_context(self.shown, ca_file, base_dir)
-        self._secret_env: str | None = options.get("secret_env")
         self._secret = secret_from_env(self.shown, options, "secret_env")
         self._hidden = _hidden(parts.query, self._secret)
         self.signature: str = options["signature"]
