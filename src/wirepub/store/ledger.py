@@ -12,11 +12,11 @@ from functools import cache
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from wirepub.store.rows import DueDelivery, FeedCopy, NewDelivery, Outcome
 from wirepub.store.schema import deliveries, documents, meta
+from wirepub.store.upkeep import put_meta
 from wirepub.store.versions import mark
 from wirepub.vocabulary import OPEN_STATES, DeliveryKind, DeliveryState
 
@@ -99,10 +99,8 @@ class LedgerBatch:
         if not versions:
             return
         mark(self.c, "released_at", versions, self.now)
-        insert = (postgresql.insert if self.c.dialect.name == "postgresql" else sqlite.insert)(meta)
-        self.c.execute(insert.values(key="releases", value=str(len(versions))).on_conflict_do_update(
-            index_elements=[meta.c.key],
-            set_={"value": sa.cast(sa.cast(meta.c.value, sa.Integer) + len(versions), sa.String)}))
+        put_meta(self.c, "releases", str(len(versions)),
+                 existing=sa.cast(sa.cast(meta.c.value, sa.Integer) + len(versions), sa.String))
 
     def embargo_sent(self, versions: Sequence[tuple[str, int]]) -> None:
         mark(self.c, "embargo_sent_at", versions, self.now)
@@ -110,9 +108,7 @@ class LedgerBatch:
     def feeds_built(self, as_of: str) -> None:
         """The feeds' rows in this batch were built as of `as_of` (Feeds.rebuild): written with those rows, so a
         process killed between building the feeds and admitting them builds them again."""
-        insert = (postgresql.insert if self.c.dialect.name == "postgresql" else sqlite.insert)(meta)
-        self.c.execute(insert.values(key="feeds_as_of", value=as_of).on_conflict_do_update(
-            index_elements=[meta.c.key], set_={"value": as_of}))
+        put_meta(self.c, "feeds_as_of", as_of)
 
 
 class Ledger:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
 
 from wirepub.store.schema import deliveries, documents, meta
 from wirepub.vocabulary import OPEN_STATES, DeliveryKind
@@ -70,8 +71,7 @@ class Upkeep:
 
     def _set_meta(self, key: str, value: str) -> None:
         with self.engine.begin() as c:
-            if c.execute(meta.update().where(meta.c.key == key).values(value=value)).rowcount == 0:
-                c.execute(meta.insert().values(key=key, value=value))
+            put_meta(c, key, value)
 
     def size_bytes(self) -> int | None:
         """How much room the store takes (SQLite: its file and journal; PostgreSQL: its database)."""
@@ -83,3 +83,11 @@ class Upkeep:
                 size = c.execute(sa.text("PRAGMA page_size")).scalar_one()
                 return int(pages) * int(size)
         return None
+
+
+def put_meta(c: Connection, key: str, value: str, *, existing: sa.ColumnElement[str] | None = None) -> None:
+    """Set a wirepub_meta value inside the caller's transaction; `existing`: what a value already there becomes
+    instead (a count that goes up, say), in the same statement."""
+    insert = (postgresql.insert if c.dialect.name == "postgresql" else sqlite.insert)(meta)
+    c.execute(insert.values(key=key, value=value).on_conflict_do_update(
+        index_elements=[meta.c.key], set_={"value": value if existing is None else existing}))
